@@ -1,0 +1,26 @@
+"""Command line: `python -m entropy_lab doctor | serve [--port P]`."""
+from __future__ import annotations
+
+import sys
+
+USAGE = "usage: python -m entropy_lab {doctor,serve} [options]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "doctor":
+        from .doctor import run
+        return run()
+    if command == "serve":
+        from .twin.serve import main as serve
+        return serve(rest)
+    print(f"unknown command {command!r}; {USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""`python -m entropy_lab doctor`: is this machine ready for the workshop?
+
+Each line is a check with a fix; the exit code is non-zero when a check fails.
+"""
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+PACKAGES = ("redis", "fakeredis", "jupyterlab", "ipywidgets", "matplotlib", "numpy")
+
+
+@dataclass
+class Check:
+    ok: bool
+    what: str
+    fix: str = ""
+    optional: bool = False
+
+    def line(self) -> str:
+        mark = "ok  " if self.ok else ("note" if self.optional else "FAIL")
+        return f"[{mark}] {self.what}" + ("" if self.ok else f"\n       fix: {self.fix}")
+
+
+def check_python() -> Check:
+    version = platform.python_version()
+    return Check(sys.version_info >= (3, 11), f"Python {version}", "install Python 3.11 or newer")
+
+
+def check_packages() -> list[Check]:
+    checks = []
+    for name in PACKAGES:
+        try:
+            checks.append(Check(True, f"{name} {metadata.version(name)}"))
+        except metadata.PackageNotFoundError:
+            checks.append(Check(False, f"{name} is not installed", "pip install -e .  (from the repo folder)"))
+    return checks
+
+
+def check_backend() -> list[Check]:
+    from . import backends
+    from .errors import LabError
+
+    try:
+        name = backends.chosen_backend()
+    except LabError as exc:
+        return [Check(False, "backend choice", str(exc))]
+    checks = [Check(True, f"backend the notebooks will use: {name}")]
+    if name == "live":
+        try:
+            client = backends.connect("live")
+            checks.append(Check(True, f"Redis answers at {backends.mask_password(backends.redis_url())} "
+                                      f"(version {backends.server_version(client)})"))
+            client.close()
+        except LabError as exc:
+            checks.append(Check(False, "the Redis URL answers", str(exc)))
+    return checks
+
+
+def check_redis_server() -> Check:
+    from .servers import INSTALL_HINTS, redis_server_path
+
+    path = redis_server_path()
+    if path is None:
+        return Check(False, "redis-server on PATH (needed for private servers, sandboxes and the cluster lesson)",
+                     INSTALL_HINTS, optional=True)
+    version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=5).stdout.split()
+    shown = next((part[2:] for part in version if part.startswith("v=")), "?")
+    return Check(True, f"redis-server {shown} on PATH")
+
+
+def check_widgets() -> Check:
+    try:
+        version = metadata.version("jupyterlab_widgets")
+    except metadata.PackageNotFoundError:
+        return Check(False, "JupyterLab widget extension", "pip install ipywidgets  (brings jupyterlab_widgets)")
+    return Check(True, f"JupyterLab widget extension (jupyterlab_widgets {version})")
+
+
+def check_jupyter() -> Check:
+    found = shutil.which("jupyter-lab") or shutil.which("jupyter")
+    return Check(found is not None, "jupyter lab command on PATH",
+                 "pip install -e .  and make sure pip's bin folder is on PATH")
+
+
+def run() -> int:
+    """Print the checklist; return 0 when nothing required failed."""
+    checks = [check_python(), *check_packages(), check_jupyter(), check_widgets(), *check_backend(),
+              check_redis_server()]
+    print("Entropy Lab doctor")
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if not c.ok and not c.optional]
+    print("All set." if not failed else f"{len(failed)} check(s) failed: see the fixes above.")
+    return 1 if failed else 0

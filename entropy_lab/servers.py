@@ -1,0 +1,158 @@
+"""Private redis-server processes the lab starts, owns and always stops.
+
+A private server listens on a free 127.0.0.1 port, keeps nothing on disk, and dies
+with the Python process that started it: atexit for a clean exit, and on Linux the
+kernel's parent-death signal for a killed or restarted Jupyter kernel.
+"""
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from typing import Any
+
+import redis
+
+from .errors import LabError
+
+INSTALL_HINTS = (
+    "Install it (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: `brew install redis`; "
+    "conda: `conda install -c conda-forge redis`), or use the embedded fake backend "
+    "(unset ENTROPY_LAB_BACKEND)."
+)
+
+_running: "weakref.WeakSet[RedisServer]" = weakref.WeakSet()
+
+
+def redis_server_path() -> str | None:
+    """Path of the redis-server binary on PATH, or None."""
+    return shutil.which("redis-server")
+
+
+def require_redis_server() -> str:
+    """The redis-server path, or a LabError that says how to install it."""
+    path = redis_server_path()
+    if path is None:
+        raise LabError(f"This needs a `redis-server` binary on PATH and none was found. {INSTALL_HINTS}")
+    return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM us when the starting thread exits."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _config_args(config: dict[str, Any]) -> list[str]:
+    args: list[str] = []
+    for name, value in config.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    return args
+
+
+class RedisServer:
+    """A redis-server the lab started; `stop()` (or process exit) ends it."""
+
+    def __init__(self, process: subprocess.Popen, port: int, workdir: str) -> None:
+        self.process = process
+        self.port = port
+        self.workdir = workdir
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._finalizer = weakref.finalize(self, _terminate, process, workdir)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    def start(cls, config: dict[str, Any] | None = None, timeout: float = 5.0) -> "RedisServer":
+        """Start a private server with `config` (redis.conf names, `_` or `-`)."""
+        binary = require_redis_server()
+        port = free_port()
+        workdir = tempfile.mkdtemp(prefix="entropy-lab-redis-")
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", workdir, "--daemonize", "no", "--loglevel", "warning", "--logfile", ""]
+        argv += _config_args(config or {})
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   preexec_fn=_die_with_parent, start_new_session=True)
+        server = cls(process, port, workdir)
+        server._wait_until_ready(timeout)
+        _running.add(server)
+        return server
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        probe = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    err = self.process.stderr.read().decode(errors="replace").strip() if self.process.stderr else ""
+                    self.stop()
+                    raise LabError(f"redis-server exited at start: {err.splitlines()[-1] if err else 'no message'}")
+                try:
+                    probe.ping()
+                    return
+                except redis.ConnectionError:
+                    time.sleep(0.02)
+        finally:
+            probe.close()
+        self.stop()
+        raise LabError(f"redis-server did not answer within {timeout:.0f} s on port {self.port}.")
+
+    def client(self, **kwargs: Any) -> redis.Redis:
+        """A redis-py client for this server (str replies by default)."""
+        kwargs.setdefault("decode_responses", True)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the server and remove its working folder (idempotent)."""
+        self._finalizer()
+
+    def __enter__(self) -> "RedisServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"RedisServer(port={self.port}, {state})"
+
+
+def _terminate(process: subprocess.Popen, workdir: str) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stderr:
+        process.stderr.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_running):
+        server.stop()

@@ -1,0 +1,272 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+# ---
+
+# %% [markdown]
+# # Watch a cache decay
+#
+# A cache is a copy, and copies drift. The moment the source of truth changes, every cached
+# copy of the old value is wrong, and nothing in a plain cache notices. In this series we call
+# that drift *entropy*: left alone, a cache only gets more disordered.
+#
+# This notebook builds a cache with no defences at all, runs a minute of traffic through it,
+# and **measures** the disorder as it grows. The rest of the series fights it.
+#
+# ## What you'll learn
+#
+# - How a cache-aside cache drifts away from its source of truth when nothing fights it.
+# - Three numbers that make disorder visible: the **stale-read fraction**, the **staleness
+#   age** (how long a served copy has been wrong) and the **share of cached bytes that are stale**.
+# - Why a perfect hit ratio can hide a cache that is mostly wrong.
+# - Which notebook in the series defends against which symptom.
+#
+# ## What you need
+#
+# | Concept | Importance | Notes |
+# |---|---|---|
+# | Python functions and loops | Necessary | |
+# | Redis `GET` and `SET` | Helpful | Each is explained where it is used |
+# | The cache-aside pattern | Helpful | Built from scratch below |
+#
+# **Time to learn:** 20 minutes. No server to install: the lab runs on an embedded fake Redis.
+
+# %% [markdown]
+# ## Set up
+#
+# `lab.connect()` gives a normal redis-py client. With nothing configured it is an embedded fake
+# Redis; set `ENTROPY_LAB_REDIS_URL=redis://host:6379/0` before starting Jupyter and the same
+# cells run against your own server. The banner says which one you are on.
+
+# %%
+import entropy_lab as lab
+
+r = lab.connect()
+lab.banner(r)
+
+# %% [markdown]
+# Every key this notebook writes lives under one prefix, so it never touches anything else on a
+# real server. `ns.reset()` removes this notebook's keys and only those (it returns how many).
+
+# %%
+ns = lab.namespace(r, "00")
+ns.reset()
+
+# %%
+ns.key("item", 42)
+
+# %% [markdown]
+# ## One stale read, by hand
+#
+# The source of truth is a tiny in-process store of **versioned records**: every write bumps the
+# version and remembers when it happened. Start with one item, written at time 0.
+
+# %%
+from entropy_lab.truth import SourceOfTruth, decode, encode
+
+truth = SourceOfTruth()
+truth.write("item:42", "price=10", at=0.0)  # returns the new record, version 1
+
+# %% [markdown]
+# A cache-aside read asks the cache first. On a miss it reads the truth and stores a copy, with
+# the version it came from so we can check it later. The first read misses and fills the cache:
+
+# %%
+key = ns.key("item:42")
+if r.get(key) is None:
+    r.set(key, encode(truth.read("item:42")))
+r.get(key)
+
+# %% [markdown]
+# Now the price changes at t = 3 s. The write goes to the source of truth only: nobody tells the
+# cache. Look at what each side says:
+
+# %%
+truth.write("item:42", "price=12", at=3.0)
+cached_version, cached_value = decode(r.get(key))
+cached_value, truth.peek("item:42").value
+
+# %% [markdown]
+# The cache still answers `price=10`. It will keep answering that forever: nothing expires it,
+# nothing deletes it. The **staleness age** is how long the served copy has been wrong. At
+# t = 10 s it is:
+
+# %%
+10.0 - truth.stale_since("item:42", cached_version)
+
+# %% [markdown]
+# ## A minute in the life of an undefended cache
+#
+# One stale key is an anecdote. Let's measure a workload: 200 items, 100 requests per second for
+# 60 seconds, 10% of them writes to the source of truth. Some items are far more popular than
+# others (a Zipf-like skew), as in most real traffic. The stream is seeded, so you get the same
+# requests every time.
+
+# %%
+from entropy_lab.decay import request_stream, run_decay
+
+stream = request_stream(n_keys=200, seconds=60, rate=100, write_share=0.1, seed=7)
+writes = sum(req.op == "write" for req in stream)
+len(stream), writes
+
+# %% [markdown]
+# `run_decay` replays the stream through the cache: reads go cache-aside, writes update the truth
+# only. Every 5 seconds of stream time it records what the reads saw and scans the cache to see
+# how much of it is stale. Time here is the stream's own clock, so the numbers are identical on
+# the fake and on a real Redis.
+
+# %%
+ns.reset()
+run, truth = run_decay(r, ns, stream, window=5)
+
+# %%
+lab.table(
+    ["t (s)", "reads", "hit ratio", "stale reads", "mean age (s)", "max age (s)", "stale bytes"],
+    [[s.t, s.reads, s.hits / s.reads, s.stale_fraction, s.mean_age, s.max_age, s.stale_bytes_share]
+     for s in run.snapshots],
+)
+
+# %% [markdown]
+# Read the table top to bottom: the hit ratio goes up (the cache warms), and so does every
+# measure of disorder. A picture makes the trend plain.
+
+# %% [markdown]
+# ## Disorder, climbing
+#
+# Look for two things: both lines only go up, and neither levels off at a safe value.
+
+# %%
+from entropy_lab import plots
+
+t = run.column("t")
+fig, ax = plots.new_figure("An undefended cache drifts from the truth", "stream time (s)", "share (%)")
+ax.plot(t, [100 * s.stale_fraction for s in run.snapshots], marker="o", color=plots.COLORS["stale"],
+        label="reads that returned a stale value")
+ax.plot(t, [100 * v for v in run.column("stale_bytes_share")], marker="s", color=plots.COLORS["load"],
+        label="cached bytes that are stale")
+ax.set_ylim(0, 100)
+ax.legend(loc="lower right")
+plots.show(fig)
+
+# %% [markdown]
+# Staleness age tells the other half of the story: not just *how often* a read is wrong, but *how
+# wrong*. With no defence, the oldest stale copy is as old as the run itself.
+
+# %%
+fig, ax = plots.new_figure("Stale copies only get older", "stream time (s)", "age of stale reads (s)")
+ax.plot(t, run.column("max_age"), marker="^", color=plots.COLORS["stale"], label="oldest stale read")
+ax.plot(t, run.column("mean_age"), marker="o", color=plots.COLORS["load"], label="mean stale read")
+ax.plot(t, t, linestyle="--", color=plots.COLORS["neutral"], label="age of the run")
+ax.legend(loc="upper left")
+plots.show(fig)
+
+# %% [markdown]
+# ## The hit ratio hides it
+#
+# The number most cache dashboards show first is the hit ratio. Compare it with the stale-read
+# fraction in the last window of the run:
+
+# %%
+first, last = run.snapshots[0], run.snapshots[-1]
+print(f"last 5 s: hit ratio {last.hits / last.reads:.1%}, stale reads {last.stale_fraction:.1%}")
+print(f"first 5 s: hit ratio {first.hits / first.reads:.1%}, stale reads {first.stale_fraction:.1%}")
+assert last.hits / last.reads > 0.99 and first.stale_fraction < 0.5 < 0.8 < last.stale_fraction
+
+# %% [markdown]
+# By the end almost every read is a hit, and most of those hits are wrong. A cache with no
+# defence looks healthiest exactly when it is most disordered. The source of truth served one
+# read per item, the first miss, and none after that, however often the item changed:
+
+# %%
+assert truth.reads == len(truth)
+truth.reads
+
+# %% [markdown]
+# Why does it only get worse? A cached copy becomes stale the first time its key is written, and
+# stays stale because nothing ever removes it. The popular keys are written most often, so they go
+# stale first, and they are also the ones read most often.
+
+# %% [markdown]
+# ## 🧪 Exercise: measure the stale share yourself (⭐)
+#
+# Write `stale_key_share(r, ns, truth)`: the share of keys *in the cache* whose copy is out of
+# date, between 0 and 1. Walk the cache with `ns.scan()` (SCAN, never KEYS), read each copy with
+# `r.get`, and use `decode` and `truth.stale_since(name, version)`.
+#
+# <details><summary>Hint</summary>
+#
+# `ns.name(full_key)` turns `entropy-lab:00:item:7` back into `item:7`. A copy is stale when
+# `truth.stale_since(name, version)` is not `None`. Count keys, not bytes.
+# </details>
+
+# %% tags=["exercise"]
+def stale_key_share(r, ns, truth):
+    """Share of cached keys whose copy is older than the source of truth."""
+    ...  # your code here
+
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def stale_key_share(r, ns, truth):
+    """Share of cached keys whose copy is older than the source of truth."""
+    stale = total = 0
+    for full_key in ns.scan():
+        version, _ = decode(r.get(full_key))
+        total += 1
+        stale += truth.stale_since(ns.name(full_key), version) is not None
+    return stale / total if total else 0.0
+
+
+# %% [markdown]
+# The check runs your function on a small cache it builds itself, with a known answer:
+
+# %%
+from entropy_lab.checks import check_stale_key_share
+
+check_stale_key_share(stale_key_share)
+
+# %% [markdown]
+# Once it passes, run it on the cache from the experiment. Compare it with the stale *bytes*
+# share from the table: they differ because records have different sizes.
+
+# %%
+f"{stale_key_share(r, ns, truth):.1%} of cached keys are stale"
+
+# %% [markdown]
+# ## A map of the series
+#
+# Each symptom you just measured has a defence, and each defence has its own notebook.
+#
+# | Symptom | Measured here as | Defence | Notebook |
+# |---|---|---|---|
+# | Stale copies live forever | staleness age grows with time | Time-to-live, jitter, early recomputation | 01 Time-to-live |
+# | A write is not seen by the cache | stale-read fraction | Invalidation: delete, pub/sub, streams, versioned writes | 02 Invalidation |
+# | The cache grows without bound | cached bytes, dead bytes | `maxmemory` and eviction policies | 03 Eviction |
+# | Adding a cache node reshuffles everything | keys moved on resharding | Consistent hashing, Redis Cluster | 04 Sharding |
+# | Disorder nobody sees | hit ratio hides stale reads | INFO, interval metrics, alerts | 05 Monitoring |
+# | You cannot have it all | the trade-off itself | An entropy budget | 06 Entropy budget |
+
+# %% [markdown]
+# ## Summary
+#
+# | Symptom | Defence | Knob | Cost |
+# |---|---|---|---|
+# | Stale reads that grow with every write | none yet (this notebook measures) | none | none, until a user sees the wrong price |
+# | Stale copies that never age out | none yet | none | unbounded staleness age |
+# | A hit ratio that looks perfect | measure staleness, not only hits | what you monitor | a scan of the cache, or versions in values |
+#
+# - Without a defence, disorder only grows: here the stale-read fraction climbed from about a third
+#   to about nine reads in ten within a minute.
+# - The hit ratio went *up* at the same time. A healthy-looking cache can be mostly wrong.
+# - Disorder is measurable: stale-read fraction, staleness age, stale bytes.
+#
+# ## What's next
+#
+# [01 Time-to-live](01_time_to_live.ipynb): the first line of defence. A TTL puts an upper bound on
+# staleness age, at a price in misses and load on the source. You will measure that price.
+#
+# Before you go, clean up this notebook's keys (a no-op on the embedded fake, a courtesy on a real
+# server):
+
+# %%
+ns.reset()

@@ -1,0 +1,45 @@
+import time
+
+import pytest
+
+import entropy_lab as lab
+from entropy_lab import clock
+
+
+def test_fake_ttl_follows_the_virtual_clock(fake_mode):
+    r = lab.connect()
+    r.set("k", "v", px=5000)
+    started = time.monotonic()
+    lab.sleep(4.9)
+    assert r.get("k") == "v"
+    lab.sleep(0.2)
+    assert r.get("k") is None
+    assert time.monotonic() - started < 0.5  # no real waiting
+
+
+def test_virtual_clock_is_shared_by_fake_servers(fake_mode):
+    a, b = lab.connect(), lab.connect()
+    a.set("k", "v", ex=10)
+    b.set("k", "v", ex=10)
+    lab.sleep(11)
+    assert a.get("k") is None and b.get("k") is None
+
+
+def test_negative_sleep_is_a_clear_error():
+    with pytest.raises(ValueError, match="0 s or more"):
+        clock.VirtualClock().sleep(-1)
+    with pytest.raises(ValueError, match="0 s or more"):
+        clock.RealClock().sleep(-1)
+
+
+def test_real_clock_really_waits():
+    started = time.monotonic()
+    clock.RealClock().sleep(0.05)
+    assert time.monotonic() - started >= 0.05
+
+
+def test_now_moves_with_sleep(fake_mode):
+    lab.connect()
+    before = lab.now()
+    lab.sleep(2.5)
+    assert lab.now() - before == pytest.approx(2.5)
