@@ -226,11 +226,12 @@ from entropy_lab.checks import check_stale_key_share
 check_stale_key_share(stale_key_share)
 
 # %% [markdown]
-# Once it passes, run it on the cache from the experiment. Compare it with the stale *bytes*
-# share from the table: they differ because records have different sizes.
+# Once it passes, this cell runs your function on the cache from the experiment. Compare its
+# answer with the stale *bytes* share in the table: they differ because records have different sizes.
 
 # %%
-f"{stale_key_share(r, ns, truth):.1%} of cached keys are stale"
+if check_stale_key_share(stale_key_share):
+    print(f"{stale_key_share(r, ns, truth):.1%} of cached keys are stale")
 
 # %% [markdown]
 # ## A map of the series

@@ -1,0 +1,53 @@
+"""Private servers never outlive the process that started them."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import need_redis_server
+
+STARTER = """
+import sys, time
+import entropy_lab as lab
+r = lab.connect("server")
+print(r.entropy_lab_owner.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+@pytest.mark.redis_server
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+def test_killed_kernel_leaves_no_redis_server():
+    need_redis_server()
+    starter = subprocess.Popen([sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True)
+    server_pid = int(starter.stdout.readline())
+    assert alive(server_pid)
+    starter.send_signal(signal.SIGKILL)  # what a kernel restart does
+    starter.wait()
+    deadline = time.monotonic() + 5
+    while alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(server_pid)
+
+
+@pytest.mark.redis_server
+def test_clean_exit_stops_the_server():
+    need_redis_server()
+    script = STARTER.replace("time.sleep(60)", "")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    pid = int(result.stdout.split()[0])
+    time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}") or not alive(pid)
