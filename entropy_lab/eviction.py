@@ -1,0 +1,463 @@
+"""Helpers for notebook 03: bounded memory and eviction policies.
+
+Every function here takes a redis-py client on a server the lab OWNS (from
+`entropy_lab.sandbox(...)`): they flush it and change its configuration. They work the same
+on the embedded twin (fake mode) and on a private real redis-server; a client on a
+learner's live server is refused.
+
+- `fill`: pipelined SETs until a count, capturing Redis's OOM error per command.
+- `compare_policies`: the fill under each of the eight policies, with and without TTLs.
+- `lru_survival`: the experiment behind the Redis docs' approximated-LRU chart, adapted to a
+  stock server's 1 s LRU clock (keys touched in groups more than a second apart).
+- `lfu_counter_growth`, `lfu_model_counter`, `lfu_model_decay`: LFU's logarithmic counter,
+  measured with OBJECT FREQ and computed with the twin's own LFU functions.
+- `memory_usage_rows`, `bytes_per_key`: what a key costs, by MEMORY USAGE and used_memory.
+- `eviction_order`: the keys a policy evicts first, in order (keyspace `evicted` events).
+
+The eviction model itself lives in `entropy_lab.twin`; nothing here models eviction.
+"""
+from __future__ import annotations
+
+import contextlib
+import time as _time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import redis
+
+from . import backends, clock
+from .errors import LabError
+from .twin import lrulfu
+
+POLICY_NAMES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+                "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One maxmemory-policy: which keys are candidates and how the victim is chosen."""
+
+    name: str
+    candidates: str
+    chooses: str
+    when_nothing_to_evict: str
+
+
+POLICIES = (
+    Policy("noeviction", "none", "never evicts", "writes fail with OOM (the default)"),
+    Policy("allkeys-lru", "every key", "least recently used (sampled)", "cannot happen"),
+    Policy("allkeys-lfu", "every key", "least frequently used (sampled)", "cannot happen"),
+    Policy("allkeys-random", "every key", "uniformly at random", "cannot happen"),
+    Policy("volatile-lru", "keys with a TTL", "least recently used (sampled)", "writes fail with OOM"),
+    Policy("volatile-lfu", "keys with a TTL", "least frequently used (sampled)", "writes fail with OOM"),
+    Policy("volatile-random", "keys with a TTL", "uniformly at random", "writes fail with OOM"),
+    Policy("volatile-ttl", "keys with a TTL", "nearest expiry first (sampled)", "writes fail with OOM"),
+)
+
+
+def require_owned(client: redis.Redis) -> None:
+    """Refuse a client on a server the lab did not start (these helpers flush and reconfigure)."""
+    if backends.backend_of(client) == "live":
+        raise LabError("These eviction helpers flush and reconfigure their server: pass the client "
+                       "from `with entropy_lab.sandbox(...) as s:`, never your own server's client.")
+
+
+def configure(client: redis.Redis, **config: object) -> None:
+    """CONFIG SET on a lab-owned server (names with _ or -), then FLUSHALL and RESETSTAT."""
+    require_owned(client)
+    client.flushall()
+    for name, value in config.items():
+        client.config_set(name.replace("_", "-"), value)
+    client.config_resetstat()
+
+
+@contextlib.contextmanager
+def twin_sandbox(**config: object) -> Iterator[redis.Redis]:
+    """`entropy_lab.sandbox(backend="fake", ...)` that leaves the lab's active clock as it was.
+
+    For experiments that always run on the twin, even when the notebook runs against a real
+    Redis (minutes of LFU decay, or several samples settings in one cell).
+    """
+    before = clock.active()
+    try:
+        with backends.sandbox(backend="fake", **config) as client:
+            yield client
+    finally:
+        clock.use(before)
+
+
+def info_int(client: redis.Redis, field_name: str) -> int:
+    """One integer field of INFO (memory or stats)."""
+    section = "memory" if field_name.startswith(("used_memory", "maxmemory")) else "stats"
+    return int(client.info(section)[field_name])
+
+
+# ---- filling past the limit ---------------------------------------------------------------
+
+def key_name(prefix: str, i: int) -> str:
+    """Keys of equal length (so equal memory): fill:000042."""
+    return f"{prefix}:{i:06d}"
+
+
+def value_of(size: int, i: int = 0) -> str:
+    """A value of `size` characters that is never a small integer (Redis shares those)."""
+    return ("v" + format(i, "x") + "." * size)[:size] if size > 0 else ""
+
+
+@dataclass
+class FillResult:
+    """What a pipelined fill did to a server with a memory limit."""
+
+    policy: str
+    attempted: int
+    written: int
+    first_oom: int | None
+    error: str | None
+    keys: int
+    evicted_keys: int
+    used_memory: int
+    maxmemory: int
+    ttl_keys_left: int = 0
+    seconds: float = field(default=0.0, compare=False, repr=False)
+
+    @property
+    def failed(self) -> int:
+        return self.attempted - self.written
+
+
+def fill(client: redis.Redis, n_keys: int, value_size: int = 1024, ttl_every: int = 0,
+         ttl_s: int = 3600, batch: int = 100, prefix: str = "fill", start: int = 0) -> FillResult:
+    """SET `n_keys` keys of `value_size` bytes in pipelines of `batch`, never stopping on errors.
+
+    Every `ttl_every`-th key (0: none) gets a TTL of `ttl_s`. An OOM reply fails only its own
+    command: the result records how many writes succeeded and where the first one failed.
+    """
+    require_owned(client)
+    policy = client.config_get("maxmemory-policy")["maxmemory-policy"]
+    written, first_oom, error = 0, None, None
+    started = _time.perf_counter()
+    for lo in range(start, start + n_keys, batch):
+        pipe = client.pipeline(transaction=False)
+        hi = min(lo + batch, start + n_keys)
+        for i in range(lo, hi):
+            ex = ttl_s if ttl_every and i % ttl_every == 0 else None
+            pipe.set(key_name(prefix, i), value_of(value_size, i), ex=ex)
+        for i, reply in zip(range(lo, hi), pipe.execute(raise_on_error=False)):
+            if isinstance(reply, Exception):
+                if first_oom is None:
+                    first_oom = i - start
+                    error = f"{type(reply).__name__}: {reply}"
+            else:
+                written += 1
+    seconds = _time.perf_counter() - started
+    stats, mem = client.info("stats"), client.info("memory")
+    ttl_left = sum(int(v.get("expires", 0)) for k, v in client.info("keyspace").items()
+                   if k.startswith("db") and isinstance(v, dict))
+    return FillResult(policy, n_keys, written, first_oom, error, client.dbsize(),
+                      int(stats["evicted_keys"]), int(mem["used_memory"]), int(mem["maxmemory"]),
+                      ttl_left, seconds)
+
+
+def compare_policies(client: redis.Redis, policies: Iterable[str] = POLICY_NAMES,
+                     n_keys: int = 2000, value_size: int = 1024,
+                     ttl_every: int = 0) -> list[FillResult]:
+    """The same fill under each policy (FLUSHALL and RESETSTAT between), on a lab-owned server
+    whose maxmemory is already set."""
+    results = []
+    for policy in policies:
+        configure(client, maxmemory_policy=policy)
+        results.append(fill(client, n_keys, value_size, ttl_every=ttl_every))
+    configure(client, maxmemory_policy="noeviction")
+    return results
+
+
+# ---- approximated LRU: which keys survive ------------------------------------------------------
+
+@dataclass
+class SurvivalResult:
+    """The approximated-LRU experiment: keys in the order they were last touched."""
+
+    samples: int
+    groups: int
+    survived: list[bool]          # the original keys, oldest touch first
+    group_of: list[int]           # which touch group each original key was in
+    new_keys: int
+    new_survived: int
+    evicted: int
+
+    @property
+    def n(self) -> int:
+        return len(self.survived)
+
+    @property
+    def older_half_survived(self) -> float:
+        """Share of the older half (by touch order) still present: 0 for exact LRU."""
+        half = self.survived[: self.n // 2]
+        return sum(half) / len(half) if half else 0.0
+
+    @property
+    def newer_half_evicted(self) -> float:
+        """Share of the newer half that was evicted: 0 for exact LRU."""
+        half = self.survived[self.n // 2:]
+        return 1 - sum(half) / len(half) if half else 0.0
+
+    def survived_by_group(self) -> list[float]:
+        """Share of each touch group that survived."""
+        shares = []
+        for g in range(self.groups):
+            members = [s for s, k in zip(self.survived, self.group_of) if k == g]
+            shares.append(sum(members) / len(members) if members else 0.0)
+        return shares
+
+
+def exact_lru_survivors(n_keys: int, evicted: int) -> list[bool]:
+    """Exact LRU (ms-precise stamps, no sampling) evicts strictly oldest first: the reference."""
+    return [i >= evicted for i in range(n_keys)]
+
+
+def fill_until_eviction(client: redis.Redis, value_size: int = 1024, batch: int = 25,
+                        prefix: str = "old", limit: int = 200_000) -> list[str]:
+    """SET keys in small pipelines until the server first evicts; the keys left, oldest first."""
+    written: list[str] = []
+    while len(written) < limit:
+        pipe = client.pipeline(transaction=False)
+        names = [key_name(prefix, len(written) + i) for i in range(batch)]
+        for i, name in enumerate(names):
+            pipe.set(name, value_of(value_size, len(written) + i))
+        pipe.execute()
+        written += names
+        if info_int(client, "evicted_keys"):
+            break
+    else:
+        raise LabError("The server never evicted: give the sandbox a maxmemory, e.g. maxmemory='2mb'.")
+    present = exists_many(client, written)
+    return [name for name, ok in zip(written, present) if ok]
+
+
+def exists_many(client: redis.Redis, names: Sequence[str], batch: int = 500) -> list[bool]:
+    """EXISTS for each name, pipelined (EXISTS does not refresh a key's LRU/LFU stamp)."""
+    found: list[bool] = []
+    for lo in range(0, len(names), batch):
+        pipe = client.pipeline(transaction=False)
+        for name in names[lo:lo + batch]:
+            pipe.exists(name)
+        found += [bool(x) for x in pipe.execute()]
+    return found
+
+
+def touch_in_order(client: redis.Redis, names: Sequence[str], batch: int = 100) -> None:
+    """TOUCH the keys in order, `batch` keys per command (refreshes their LRU/LFU stamps).
+
+    TOUCH rather than GET: on a real server a pipeline of GETs holds every value in the
+    client's reply buffer, which counts toward used_memory and can itself cause evictions.
+    """
+    for lo in range(0, len(names), batch):
+        client.touch(*names[lo:lo + batch])
+
+
+def get_many(client: redis.Redis, name: str, times: int, batch: int = 1000) -> None:
+    """GET one key `times` times, pipelined (each GET is one access for LFU)."""
+    for lo in range(0, times, batch):
+        pipe = client.pipeline(transaction=False)
+        for _ in range(min(batch, times - lo)):
+            pipe.get(name)
+        pipe.execute()
+
+
+def lru_survival(client: redis.Redis, samples: int = 5, groups: int = 4, gap_s: float = 1.1,
+                 value_size: int = 1024, batch: int = 10) -> SurvivalResult:
+    """Redis's approximated-LRU experiment (utils/lru/test-lru.rb) on a lab-owned server.
+
+    allkeys-lru with `samples`: fill until the first eviction, touch the keys in order in
+    `groups` groups `gap_s` apart (a stock Redis's LRU clock ticks once a second, so keys
+    touched within one second look equally old), wait `gap_s`, then add new keys until the
+    server has evicted as many keys as half the original ones. Which originals survived?
+    In fake mode the waits are instant; against a real server they take about
+    `groups * gap_s` seconds.
+    """
+    if gap_s <= 1.0:
+        raise LabError(f"gap_s={gap_s} is too short: Redis's LRU clock ticks once a second, so "
+                       "touch groups less than 1 s apart look equally old. Use 1.1 s or more.")
+    maxmemory = client.config_get("maxmemory")["maxmemory"]
+    configure(client, maxmemory_policy="allkeys-lru", maxmemory_samples=samples)
+    if maxmemory == "0":
+        raise LabError("lru_survival needs a memory limit: open the sandbox with maxmemory='2mb'.")
+    old = fill_until_eviction(client, value_size)
+    n = len(old)
+    base = info_int(client, "evicted_keys")
+    group_of = [i * groups // n for i in range(n)]
+    for g in range(groups):
+        if g:
+            clock.sleep(gap_s)
+        touch_in_order(client, [name for name, k in zip(old, group_of) if k == g])
+    clock.sleep(gap_s)
+    target, added = n // 2, 0
+    while info_int(client, "evicted_keys") - base < target:
+        pipe = client.pipeline(transaction=False)
+        for i in range(added, added + batch):
+            pipe.set(key_name("new", i), value_of(value_size, i))
+        pipe.execute()
+        added += batch
+    evicted = info_int(client, "evicted_keys") - base
+    survived = exists_many(client, old)
+    new_survived = sum(exists_many(client, [key_name("new", i) for i in range(added)]))
+    return SurvivalResult(samples, groups, survived, group_of, added, new_survived, evicted)
+
+
+# ---- LFU: a logarithmic counter that decays ------------------------------------------------
+
+def lfu_counter_growth(client: redis.Redis, log_factors: Iterable[int] = (0, 1, 10, 100),
+                       checkpoints: Sequence[int] = (0, 1, 10, 100, 1000)) -> dict[int, list[int]]:
+    """OBJECT FREQ of a key after each checkpoint's number of GETs, per lfu-log-factor.
+
+    Runs on a lab-owned server under allkeys-lfu (OBJECT FREQ needs an LFU policy).
+    """
+    out: dict[int, list[int]] = {}
+    for factor in log_factors:
+        configure(client, maxmemory_policy="allkeys-lfu", lfu_log_factor=factor)
+        client.set("hot", value_of(16))
+        freqs, done = [], 0
+        for target in checkpoints:
+            get_many(client, "hot", target - done)
+            done = target
+            freqs.append(int(client.object("freq", "hot")))
+        out[factor] = freqs
+    return out
+
+
+def lfu_model_counter(hits: int, log_factor: int = 10, seed: int = 0) -> int:
+    """The counter after `hits` accesses, by the twin's LFU functions (no server, no decay)."""
+    import random
+    rnd = random.Random(seed).random
+    counter = lrulfu.LFU_INIT_VAL
+    for _ in range(hits):
+        counter = lrulfu.lfu_log_incr(counter, log_factor, rnd())
+        if counter == 255:
+            break
+    return counter
+
+
+def lfu_model_curve(hits: Sequence[int], log_factor: int = 10, seed: int = 0) -> list[int]:
+    """Counter values after each number of hits in increasing `hits` (one seeded run)."""
+    import random
+    rnd = random.Random(seed).random
+    counter, done, out = lrulfu.LFU_INIT_VAL, 0, []
+    for target in hits:
+        while done < target and counter < 255:
+            counter = lrulfu.lfu_log_incr(counter, log_factor, rnd())
+            done += 1
+        done = max(done, target)
+        out.append(counter)
+    return out
+
+
+def lfu_model_decay(counter: int, idle_minutes: Sequence[float], decay_time: int = 1) -> list[int]:
+    """The counter after each idle time, by the twin's decay function (lfu-decay-time minutes)."""
+    out = []
+    for minutes in idle_minutes:
+        stamp = (0 << 8) | counter
+        out.append(lrulfu.lfu_decr_and_return(stamp, int(minutes), decay_time))
+    return out
+
+
+def lfu_decay(client: redis.Redis, hits: int = 1000, idle_minutes: Sequence[float] = (0, 1, 5, 10, 30),
+              decay_time: int = 1, log_factor: int = 10) -> list[int]:
+    """OBJECT FREQ of a key after `hits` GETs and then each idle time (minutes) on the lab clock.
+
+    Against a real server this would take real minutes: run it in `twin_sandbox()`.
+    """
+    configure(client, maxmemory_policy="allkeys-lfu", lfu_log_factor=log_factor,
+              lfu_decay_time=decay_time)
+    client.set("hot", value_of(16))
+    get_many(client, "hot", hits)
+    out, waited = [], 0.0
+    for minutes in idle_minutes:
+        clock.sleep(60 * minutes - waited)
+        waited = 60 * minutes
+        out.append(int(client.object("freq", "hot")))
+    return out
+
+
+# ---- memory per key ---------------------------------------------------------------------------
+
+@dataclass
+class MemoryRow:
+    what: str
+    value_bytes: int
+    encoding: str
+    usage: int
+
+    @property
+    def overhead(self) -> int:
+        return self.usage - self.value_bytes
+
+
+def memory_usage_rows(client: redis.Redis, value_sizes: Iterable[int] = (8, 44, 45, 100, 1000, 10_000),
+                      key: str = "k:000001") -> list[MemoryRow]:
+    """MEMORY USAGE and OBJECT ENCODING of one string key per value size (and one integer)."""
+    configure(client)
+    rows = []
+    client.set(key, "123456789")
+    rows.append(MemoryRow("integer 123456789", 9, client.object("encoding", key), client.memory_usage(key)))
+    for size in value_sizes:
+        client.set(key, value_of(size))
+        rows.append(MemoryRow(f"string of {size:,} B", size, client.object("encoding", key),
+                              client.memory_usage(key)))
+    client.delete(key)
+    return rows
+
+
+def bytes_per_key(client: redis.Redis, n_keys: int = 1000, value_size: int = 100) -> float:
+    """used_memory growth per key when `n_keys` keys of `value_size` bytes are added."""
+    configure(client)
+    before = info_int(client, "used_memory")
+    fill(client, n_keys, value_size)
+    return (info_int(client, "used_memory") - before) / n_keys
+
+
+# ---- which keys go first --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CacheKey:
+    """A key of the prediction exercise: name, TTL in seconds (None: no TTL), GETs before the squeeze."""
+
+    name: str
+    ttl_s: int | None
+    reads: int = 0
+
+
+def eviction_order(client: redis.Redis, keys: Sequence[CacheKey], policy: str, evict: int,
+                   value_size: int = 1000) -> list[str]:
+    """Write `keys` (equal sizes), read each `reads` times, then lower maxmemory so that the
+    server must evict `evict` of them; returns the evicted keys in order (keyspace events).
+
+    Candidates are sampled with maxmemory-samples 10; with at most 10 candidate keys every
+    policy except the random ones is deterministic.
+    """
+    configure(client, maxmemory="0", maxmemory_policy=policy, maxmemory_samples=10,
+              notify_keyspace_events="Ee")
+    listener = backends.another_client(client)
+    pubsub = listener.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe("__keyevent@0__:evicted")
+    try:
+        for i, k in enumerate(keys):
+            client.set(k.name, value_of(value_size, i), ex=k.ttl_s)
+        for k in keys:
+            get_many(client, k.name, k.reads)
+        sizes = [client.memory_usage(k.name) for k in keys]
+        used = info_int(client, "used_memory")
+        step = sum(sizes) / len(sizes)
+        # half a key short of `evict` keys freed, the next command has to evict exactly `evict`
+        client.config_set("maxmemory", int(used - (evict - 0.5) * step))
+        client.ping()
+        evicted: list[str] = []
+        deadline = _time.monotonic() + 2.0
+        while len(evicted) < evict and _time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.05)
+            if message and message.get("type") == "message":
+                evicted.append(message["data"])
+        return evicted
+    finally:
+        client.config_set("maxmemory", "0")
+        pubsub.close()
+        listener.close()  # not backends.close: that would stop the sandbox's server too
