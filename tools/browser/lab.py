@@ -1,0 +1,534 @@
+"""Drive the series in a real JupyterLab with Debian's headless Chromium (Playwright, Python API).
+
+Used by tests/test_browser.py; also runnable by hand:
+
+    python tools/browser/lab.py [notebooks/00_watch_a_cache_decay.ipynb ...]
+
+It never downloads a browser: it needs /usr/bin/chromium (apt-get install chromium) and the
+`playwright` Python package (see .ci/install-browser.sh).
+
+How one notebook is checked (one JupyterLab server and one browser serve the whole series):
+open it in a fresh tab, wait for the kernel to be idle, Run All from the Run menu, wait until
+every code cell has run, then read what the page shows: error outputs, widgets (rendered, not
+"Loading widget..."), figures (decoded images), and, where there is a slider, move it with the
+mouse and wait for a number or a figure elsewhere in the outputs to change. A screenshot of the
+whole notebook is saved whatever happens.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("ENTROPY_LAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [  # shared FACTS.md: no sandbox as root, nothing phoning home
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+FIGURE_MIMES = ("image/png", "image/svg+xml", "image/jpeg")
+
+# Settings a fresh JupyterLab gets: no news or update checks, no autosave (the copies are
+# throwaway anyway), every cell rendered (no windowing), so the page shows all outputs.
+USER_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+}
+
+PROBE_NAME = "zz_widget_probe.ipynb"
+PROBE_CELLS = [
+    ("markdown", "# Widget probe\nNot a lesson: a known slider, figure and number, so the browser test "
+                 "always has one interaction to try."),
+    ("code", "%matplotlib inline\nimport ipywidgets as widgets\nimport matplotlib.pyplot as plt"),
+    ("code", "fig, ax = plt.subplots(figsize=(4, 2.5))\nax.plot([0, 1, 2], [0, 1, 4], marker='o')\n"
+             "ax.set_xlabel('x (units)')\nax.set_ylabel('x squared (units^2)')\nplt.show()"),
+    ("code", "@widgets.interact(n=widgets.IntSlider(min=1, max=20, value=3, description='keys'))\n"
+             "def bars(n):\n"
+             "    fig, ax = plt.subplots(figsize=(4, 2.5))\n"
+             "    ax.bar(range(n), [i * i for i in range(n)])\n"
+             "    ax.set_xlabel('key')\n    ax.set_ylabel('size (bytes)')\n"
+             "    plt.show()\n"
+             "    print(f'total = {sum(i * i for i in range(n))} bytes')"),
+]
+
+
+# ------------------------------------------------------------------ notebooks to serve
+
+def strip_outputs(notebook: dict) -> dict:
+    """The notebook with no stored outputs: everything the browser shows is then fresh."""
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    notebook.get("metadata", {}).pop("widgets", None)
+    return notebook
+
+
+def probe_notebook() -> dict:
+    cells = []
+    for kind, source in PROBE_CELLS:
+        cell = {"cell_type": kind, "metadata": {}, "source": source}
+        if kind == "code":
+            cell.update(outputs=[], execution_count=None)
+        cells.append(cell)
+    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                        "language": "python"}}}
+
+
+def stage_notebooks(sources: list[Path], root: Path, probe: bool = True) -> list[str]:
+    """Copy notebooks (outputs stripped) under root/notebooks; returns their paths relative to root."""
+    target = root / "notebooks"
+    target.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for source in sources:
+        notebook = strip_outputs(json.loads(source.read_text(encoding="utf-8")))
+        (target / source.name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+        paths.append(f"notebooks/{source.name}")
+    if probe:
+        (target / PROBE_NAME).write_text(json.dumps(probe_notebook(), indent=1), encoding="utf-8")
+        paths.append(f"notebooks/{PROBE_NAME}")
+    return paths
+
+
+# ------------------------------------------------------------------ the JupyterLab server
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class JupyterLab:
+    """A JupyterLab server on loopback with a token and fresh config/data/runtime dirs."""
+
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.port = _free_port()
+        self.token = os.urandom(16).hex()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.home = Path(tempfile.mkdtemp(prefix="entropy-lab-jupyter-"))
+        self.extra_env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.log_path = self.home / "jupyterlab.log"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for name in ("ENTROPY_LAB_REDIS_URL", "REDIS_URL", "MPLBACKEND", "JUPYTERLAB_SETTINGS_DIR",
+                     "JUPYTERLAB_WORKSPACES_DIR", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH"):
+            env.pop(name, None)
+        env.update(JUPYTER_CONFIG_DIR=str(self.home / "config"), JUPYTER_DATA_DIR=str(self.home / "data"),
+                   JUPYTER_RUNTIME_DIR=str(self.home / "runtime"), IPYTHONDIR=str(self.home / "ipython"),
+                   ENTROPY_LAB_BACKEND="fake", PYTHONPATH=os.pathsep.join(
+                       [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        env.update(self.extra_env)
+        return env
+
+    def write_settings(self) -> None:
+        for plugin, values in USER_SETTINGS.items():
+            path = self.home / "config" / "lab" / "user-settings" / f"{plugin}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values), encoding="utf-8")
+
+    def start(self, timeout: float = 60) -> "JupyterLab":
+        self.write_settings()
+        command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip", "127.0.0.1",
+                   "--port", str(self.port), f"--ServerApp.token={self.token}",
+                   f"--ServerApp.root_dir={self.root}", "--ServerApp.port_retries=0",
+                   "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+                   "--LanguageServerManager.autodetect=False"]
+        if os.geteuid() == 0:
+            command.append("--allow-root")
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(command, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, cwd=self.root, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited early:\n{self.log_tail()}")
+            try:
+                self.api("GET", "/api/status")
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def api(self, method: str, path: str) -> object:
+        request = urllib.request.Request(f"{self.base}{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self, path: str | None = None) -> None:
+        """Shut down the kernel of `path` (every kernel if None): one notebook at a time keeps 2 cores free."""
+        for session in self.api("GET", "/api/sessions") or []:
+            if path is not None and session.get("path") != path:
+                continue
+            with contextlib.suppress(OSError):
+                self.api("DELETE", f"/api/sessions/{session['id']}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.shutdown_kernels()
+            os.killpg(self.process.pid, signal.SIGTERM)  # its own session: the server and its kernels
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self) -> "JupyterLab":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ------------------------------------------------------------------ the browser
+
+def browser_missing() -> str | None:
+    """Why the browser test cannot run here, or None when it can."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium, or run .ci/install-browser.sh)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is missing (run .ci/install-browser.sh; never `playwright install`)"
+    return None
+
+
+@contextlib.contextmanager
+def chromium(profile: Path):
+    """A headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+# JavaScript run in the page. `jupyterapp` is exposed by --LabApp.expose_app_in_browser.
+JS_PANEL = """(path) => {
+  const app = window.jupyterapp;
+  if (!app) return null;
+  for (const w of app.shell.widgets('main')) {
+    if (w.context && w.context.path === path) return w;
+  }
+  return null;
+}"""
+
+JS_KERNEL_STATUS = f"""(path) => {{
+  const panel = ({JS_PANEL})(path);
+  const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return kernel ? kernel.status : null;
+}}"""
+
+JS_PROGRESS = f"""(path) => {{
+  const panel = ({JS_PANEL})(path);
+  if (!panel) return null;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = panel.content.widgets;
+  let code = 0, ran = 0, running = 0;
+  const errors = [];
+  cells.forEach((cell, index) => {{
+    const model = cell.model;
+    if (model.type !== 'code' || !model.sharedModel.getSource().trim()) return;
+    code += 1;
+    const prompt = cell.node.querySelector('.jp-InputPrompt');
+    if (prompt && prompt.textContent.includes('*')) running += 1;
+    else if (model.executionCount !== null) ran += 1;
+    const tags = model.getMetadata('tags') || [];
+    for (const output of model.outputs.toJSON()) {{
+      if (output.output_type === 'error') {{
+        errors.push({{cell: index, expected: tags.includes('raises-exception'),
+                      error: output.ename + ': ' + output.evalue}});
+      }}
+    }}
+  }});
+  return {{status: kernel ? kernel.status : null, code, ran, running, errors}};
+}}"""
+
+JS_RENDERED = f"""(path) => {{
+  const panel = ({JS_PANEL})(path);
+  let widgetOutputs = 0, figureOutputs = 0;
+  panel.content.widgets.forEach((cell) => {{
+    if (cell.model.type !== 'code') return;
+    for (const output of cell.model.outputs.toJSON()) {{
+      const data = output.data || {{}};
+      if ({json.dumps(WIDGET_MIME)} in data) widgetOutputs += 1;
+      else if ({json.dumps(list(FIGURE_MIMES))}.some((m) => m in data)) figureOutputs += 1;
+    }}
+  }});
+  const node = panel.content.node;
+  // A cell's own outputs (not those nested in an Output widget); a rendered widget is a
+  // .jupyter-widgets element directly inside the output node.
+  const topOutputs = [...node.querySelectorAll('.jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output')];
+  const widgetNodes = topOutputs.filter((n) => n.querySelector(':scope > .jupyter-widgets'));
+  const images = [...node.querySelectorAll('.jp-OutputArea-output img')];
+  const svgs = [...node.querySelectorAll('.jp-RenderedSVG svg, .jp-RenderedImage svg')];
+  return {{
+    widgetOutputs, figureOutputs,
+    widgetsRendered: widgetNodes.length,
+    loadingWidget: (node.innerText.match(/Loading widget/g) || []).length,
+    widgetErrors: [...node.querySelectorAll('.jupyter-widgets.jp-RenderedText, .widget-error')].length,
+    imagesDecoded: images.filter((i) => i.complete && i.naturalWidth > 0).length,
+    imagesBroken: images.filter((i) => i.complete && i.naturalWidth === 0).length,
+    imagesPending: images.filter((i) => !i.complete).length,
+    svgs: svgs.length,
+    sliders: node.querySelectorAll('.widget-slider .noUi-handle').length,
+  }};
+}}"""
+
+# A fingerprint of everything the outputs show except the sliders themselves.
+JS_FINGERPRINT = f"""(path) => {{
+  const panel = ({JS_PANEL})(path);
+  const hash = (s) => {{ let h = 5381; for (let i = 0; i < s.length; i++) h = (h * 33 + s.charCodeAt(i)) | 0; return h; }};
+  const parts = [];
+  for (const out of panel.content.node.querySelectorAll('.jp-OutputArea-output')) {{
+    const copy = out.cloneNode(true);
+    copy.querySelectorAll('.widget-slider, .widget-readout').forEach((n) => n.remove());
+    parts.push(copy.innerText);
+    for (const img of out.querySelectorAll('img')) parts.push(String(hash(img.src)));
+    for (const svg of out.querySelectorAll('svg')) parts.push(String(hash(svg.outerHTML)));
+  }}
+  return String(hash(parts.join('\\u0001')));
+}}"""
+
+
+@dataclass
+class NotebookReport:
+    path: str
+    seconds: float = 0.0
+    cells: int = 0
+    errors: list[str] = field(default_factory=list)
+    expected_errors: int = 0
+    widgets: int = 0
+    widgets_rendered: int = 0
+    loading_widget: int = 0
+    figures: int = 0
+    images_decoded: int = 0
+    images_broken: int = 0
+    sliders: int = 0
+    interaction: str = "no slider"
+    screenshot: str = ""
+    problems: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (f"{self.path}: {self.seconds:.1f} s, {self.cells} code cells, {len(self.errors)} errors, "
+                f"widgets {self.widgets_rendered}/{self.widgets}, figures {self.images_decoded} shown "
+                f"for {self.figures} outputs, sliders {self.sliders} ({self.interaction}); "
+                + ", ".join(f"{name} {secs:.1f} s" for name, secs in self.phases.items()))
+
+
+class SeriesRunner:
+    """Runs notebooks one after another in one browser, opening the next tab while one runs.
+
+    The next notebook's page load and kernel start overlap the current notebook's run; only
+    one notebook executes at a time, and each notebook's kernel is shut down when it is done.
+    """
+
+    def __init__(self, context, lab: JupyterLab, paths: list[str], shots: Path, run_timeout: float = 90) -> None:
+        self.context, self.lab, self.paths, self.shots = context, lab, list(paths), shots
+        self.run_timeout = run_timeout
+        self.ready: dict[str, object] = {}
+        self.reports: dict[str, NotebookReport] = {}
+
+    def _open(self, path: str):
+        page = self.context.new_page()
+        workspace = "w" + os.urandom(4).hex()  # a fresh workspace: nothing restored from another tab
+        page.goto(f"{self.lab.base}/lab/workspaces/{workspace}/tree/{path}?token={self.lab.token}&reset")
+        return page
+
+    def run(self, path: str) -> NotebookReport:
+        """Open `path`, Run All, check what is shown; always saves a screenshot."""
+        if path in self.reports:
+            return self.reports[path]
+        report = NotebookReport(path)
+        started = time.monotonic()
+        page = None
+        try:
+            try:
+                page = self.ready.pop(path, None) or self._open(path)
+                later = self.paths[self.paths.index(path) + 1:] if path in self.paths else []
+                if later and later[0] not in self.ready and later[0] not in self.reports:
+                    self.ready[later[0]] = self._open(later[0])
+                _run(page, path, report, self.run_timeout)
+            except Exception as exc:  # keep the screenshot and say where it stopped
+                report.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            if page is not None:
+                report.screenshot = str(_screenshot(page, path, self.shots))
+        finally:
+            report.seconds = time.monotonic() - started
+            if page is not None:
+                page.close()
+            with contextlib.suppress(OSError):
+                self.lab.shutdown_kernels(path)
+        self.reports[path] = report
+        return report
+
+    def close(self) -> None:
+        for page in self.ready.values():
+            with contextlib.suppress(Exception):
+                page.close()
+        self.ready.clear()
+
+
+def _run(page, path: str, report: NotebookReport, run_timeout: float) -> None:
+    clock = time.monotonic()
+    page.wait_for_function(f"(path) => ({JS_KERNEL_STATUS})(path) === 'idle'", arg=path, timeout=60_000)
+    # The user-visible sign too (shared FACTS.md): Run All before it brings a Select Kernel dialog.
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
+
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # a wider notebook in the screenshot
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator("[data-command='runmenu:run-all']").first.click()
+
+    report.phases["open"] = time.monotonic() - clock
+    clock = time.monotonic()
+    deadline = time.monotonic() + run_timeout
+    progress = None
+    quiet_since = None
+    while time.monotonic() < deadline:
+        progress = page.evaluate(JS_PROGRESS, path)
+        report.cells = progress["code"]
+        settled = progress["status"] == "idle" and progress["running"] == 0
+        if settled and progress["ran"] == progress["code"]:
+            break
+        # An unexpected error stops Run All: the later cells never run. Wait 1 s to be sure.
+        if settled and any(not e["expected"] for e in progress["errors"]):
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 1.0:
+                break
+        else:
+            quiet_since = None
+        time.sleep(0.2)
+    else:
+        raise TimeoutError(f"Run All did not finish in {run_timeout:.0f} s ({progress})")
+    report.errors = [f"cell {e['cell']}: {e['error']}" for e in progress["errors"] if not e["expected"]]
+    report.expected_errors = sum(e["expected"] for e in progress["errors"])
+    if progress["ran"] != progress["code"]:
+        report.problems.append(f"only {progress['ran']} of {progress['code']} code cells ran")
+
+    report.phases["run"] = time.monotonic() - clock
+    clock = time.monotonic()
+    rendered = _wait_rendered(page, path)
+    report.phases["render"] = time.monotonic() - clock
+    report.widgets, report.widgets_rendered = rendered["widgetOutputs"], rendered["widgetsRendered"]
+    report.loading_widget = rendered["loadingWidget"]
+    report.figures, report.images_decoded = rendered["figureOutputs"], rendered["imagesDecoded"] + rendered["svgs"]
+    report.images_broken = rendered["imagesBroken"]
+    report.sliders = rendered["sliders"]
+    if report.sliders:
+        clock = time.monotonic()
+        report.interaction = _move_first_slider(page, path)
+        report.phases["slider"] = time.monotonic() - clock
+
+
+def _wait_rendered(page, path: str, timeout: float = 15) -> dict:
+    """Wait until every widget output shows a widget and every image has decoded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = page.evaluate(JS_RENDERED, path)
+        done = (state["widgetsRendered"] >= state["widgetOutputs"] and state["loadingWidget"] == 0
+                and state["imagesPending"] == 0)
+        if done or time.monotonic() > deadline:
+            return state
+        time.sleep(0.2)
+
+
+def _move_first_slider(page, path: str, timeout: float = 10) -> str:
+    """Drag the first slider's handle to the right; wait for another output to change."""
+    handle = page.locator(".jp-NotebookPanel .widget-slider .noUi-handle").first
+    readout = page.locator(".jp-NotebookPanel .widget-slider").first.locator(".widget-readout")
+    handle.scroll_into_view_if_needed()
+    before_value = readout.inner_text() if readout.count() else ""
+    before = page.evaluate(JS_FINGERPRINT, path)
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 80, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    after_value = readout.inner_text() if readout.count() else ""
+    if after_value == before_value:  # a narrow slider: the keyboard works on every noUiSlider
+        handle.focus()
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        after_value = readout.inner_text() if readout.count() else ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.evaluate(JS_FINGERPRINT, path) != before:
+            _wait_rendered(page, path, timeout=5)
+            return f"slider {before_value} -> {after_value}: output changed"
+        time.sleep(0.2)
+    return f"slider {before_value} -> {after_value}: NO output change"
+
+
+def _screenshot(page, path: str, shots: Path) -> Path:
+    """The whole notebook in one image (the viewport grows to the notebook's height)."""
+    shots.mkdir(parents=True, exist_ok=True)
+    target = shots / (Path(path).stem + ".png")
+    with contextlib.suppress(Exception):
+        height = page.evaluate(
+            "() => { const n = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-inner')"
+            " || document.querySelector('.jp-NotebookPanel .jp-Notebook'); return n ? n.scrollHeight : 900; }")
+        page.set_viewport_size({"width": 1280, "height": max(900, min(int(height) + 200, 16000))})
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(target))
+    return target
+
+
+# ------------------------------------------------------------------ by hand
+
+def main(argv: list[str]) -> int:
+    missing = browser_missing()
+    if missing:
+        print(missing)
+        return 2
+    sources = [Path(a).resolve() for a in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    shots = Path(os.environ.get("ENTROPY_LAB_SCREENSHOTS", ROOT / "artifacts" / "browser"))
+    work = Path(tempfile.mkdtemp(prefix="entropy-lab-browser-"))
+    try:
+        paths = stage_notebooks(sources, work / "root")
+        with JupyterLab(work / "root") as lab, chromium(work / "profile") as context:
+            runner = SeriesRunner(context, lab, paths, shots)
+            for path in paths:
+                report = runner.run(path)
+                print(report.summary(), *report.errors, *report.problems, sep="\n  ")
+            runner.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"screenshots: {shots}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
