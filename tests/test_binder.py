@@ -29,7 +29,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 START = BINDER / "start"
-IN_CI = os.environ.get("CI", "").lower() == "true"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 NOBODY = 65534  # uid/gid of nobody/nogroup on Debian and Ubuntu
 
 
@@ -81,6 +81,81 @@ def test_binder_requirements_install_the_lab_and_a_matching_notebook():
     assert "ipywidgets" in pins, "widgets need ipywidgets (it brings the jupyterlab_widgets extension)"
     test_only = load_sync_binder().names_in_test_extra(ROOT)
     assert not test_only & set(pins), f"test-only packages shipped to Binder: {test_only & set(pins)}"
+
+
+def imported_modules() -> dict[str, set[str]]:
+    """Top-level third-party modules imported by the notebooks and the package -> where."""
+    import ast
+    import json
+
+    found: dict[str, set[str]] = {}
+
+    def scan(source: str, where: str) -> None:
+        for node in ast.walk(ast.parse(source)):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "entropy_lab":
+                    found.setdefault(top, set()).add(where)
+
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":
+                lines = "".join(cell["source"]).splitlines()
+                scan("\n".join(line for line in lines if not line.lstrip().startswith(("%", "!"))),
+                     notebook.name)
+    for module in sorted((ROOT / "entropy_lab").rglob("*.py")):
+        scan(module.read_text(encoding="utf-8"), str(module.relative_to(ROOT)))
+    return found
+
+
+def binder_closure() -> set[str]:
+    """Every distribution Binder's requirements install (with their dependencies), by installed metadata."""
+    import importlib.metadata as metadata
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    sync_binder = load_sync_binder()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    todo = [Requirement(line) for line in requirement_lines(BINDER / "requirements.txt") if not line.startswith("-")]
+    todo += [Requirement(spec) for spec in project.get("dependencies", [])]  # what `-e .` brings
+    seen: set[str] = set()
+    while todo:
+        requirement = todo.pop()
+        name = sync_binder.normalize(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.distribution(requirement.name).requires or []
+        except metadata.PackageNotFoundError:
+            continue
+        for spec in requires:
+            dependency = Requirement(spec)
+            if dependency.marker is None or dependency.marker.evaluate({"extra": ""}):
+                todo.append(dependency)
+    return seen
+
+
+def test_everything_the_notebooks_import_is_installed_on_binder():
+    import importlib.metadata as metadata
+
+    normalize = load_sync_binder().normalize
+    providers = metadata.packages_distributions()
+    installed = binder_closure()
+    missing = {}
+    for module, where in sorted(imported_modules().items()):
+        dists = {normalize(dist) for dist in providers.get(module, [])}
+        if not dists & installed:
+            missing[module] = sorted(where)
+    assert not missing, (
+        f"imported but not installed by binder/requirements.txt (add the package to the runtime part of "
+        f"requirements.txt, then run tools/sync_binder.py): {missing}")
 
 
 def test_runtime_txt_asks_for_a_supported_python():
