@@ -50,35 +50,49 @@ class EvictionPool:
 
 
 def populate(ks: Keyspace, pool: EvictionPool, dbid: int, now: float) -> None:
-    """Sample `maxmemory-samples` candidates of one database into the pool."""
+    """Sample `maxmemory-samples` candidates of one database into the pool
+    (evictionPoolPopulate; the insertion rule of EvictionPool.insert, inlined for speed)."""
     cfg = ks.config
     db = ks.dbs[dbid]
-    source = db.keys if cfg.allkeys else db.vkeys
+    allkeys = cfg.allkeys
+    source = db.keys if allkeys else db.vkeys
     n = len(source)
     count = cfg.samples
     if n <= count:
-        sampled = list(source)
+        picks = range(n)
     else:
         rnd = ks.random
-        sampled = [source[int(rnd() * n)] for _ in range(count)]
+        picks = [int(rnd() * n) for _ in range(count)]
     kind = cfg.kind
-    insert = pool.insert
+    scores, entries = pool.scores, pool.entries
+    stamp = db.stamp
     if kind == "lru":
         clock = lru_clock(now)
-        pos, stamp = db.pos, db.stamp
-        for key in sampled:
-            s = stamp[pos[key]]
-            insert(clock - s if clock >= s else clock + (LRU_CLOCK_MAX - s), dbid, key)
     elif kind == "lfu":
         minutes = lfu_minutes(now)
         decay = cfg.lfu_decay_time
-        pos, stamp = db.pos, db.stamp
-        for key in sampled:
-            insert(255 - lfu_decr_and_return(stamp[pos[key]], minutes, decay), dbid, key)
-    else:  # ttl: sooner deadline = better candidate
-        expire = db.expire
-        for key in sampled:
-            insert(-expire[key], dbid, key)
+    pos = db.pos
+    expire = db.expire
+    for i in picks:
+        key = source[i]
+        if kind == "ttl":
+            score = -expire[key]
+        else:
+            s = stamp[i] if allkeys else stamp[pos[key]]
+            if kind == "lru":
+                score = clock - s if clock >= s else clock + (LRU_CLOCK_MAX - s)
+            else:
+                score = 255 - lfu_decr_and_return(s, minutes, decay)
+        if len(scores) < EVPOOL_SIZE:
+            k = bisect_left(scores, score)
+            scores.insert(k, score)
+            entries.insert(k, (dbid, key))
+        elif score > scores[0]:  # else: not better than the worst entry of a full pool
+            k = bisect_left(scores, score)
+            del scores[0]
+            del entries[0]
+            scores.insert(k - 1, score)
+            entries.insert(k - 1, (dbid, key))
 
 
 def select_victim(ks: Keyspace, now: float) -> tuple[int, Any] | None:
@@ -119,6 +133,8 @@ def select_victim(ks: Keyspace, now: float) -> tuple[int, Any] | None:
 def perform_evictions(ks: Keyspace, now: float) -> bool:
     """Evict until used_memory <= maxmemory. False means the server is out of memory (OOM for
     write commands): noeviction, or no candidate left."""
+    if ks.max_keys is not None:
+        return _evict_to_key_count(ks, now)
     maxmemory = ks.config.maxmemory
     if not maxmemory:
         return True
@@ -134,4 +150,16 @@ def perform_evictions(ks: Keyspace, now: float) -> bool:
         before = ks.used_memory()
         ks.evict_key(victim[0], victim[1])
         freed += before - ks.used_memory()
+    return True
+
+
+def _evict_to_key_count(ks: Keyspace, now: float) -> bool:
+    """The simulator's `max_keys` limit: the same victim choice, counted in keys, not bytes."""
+    limit = ks.max_keys
+    dbs = ks.dbs
+    while (len(dbs[0].keys) if len(dbs) == 1 else sum(len(db.keys) for db in dbs)) > limit:
+        victim = select_victim(ks, now)
+        if victim is None:
+            return False
+        ks.evict_key(victim[0], victim[1])
     return True

@@ -94,6 +94,7 @@ class Keyspace:
         self.stats = Stats()
         self.next_cron: float | None = None
         self.next_db = 0     # for the random policies (evict.c's static next_db)
+        self.max_keys: int | None = None  # the simulator may limit by key count instead
         from .evict import EvictionPool  # evict imports this module
         self.pool = EvictionPool()
 
@@ -135,9 +136,8 @@ class Keyspace:
         """A new key (created by a command); stamped as a new object."""
         db = self.dbs[dbid]
         n = len(db.keys)
-        slots = _grown(db.slots, n)
-        if slots != db.slots:
-            self._resize_main(db, slots)
+        if n >= db.slots:
+            self._resize_main(db, _grown(db.slots, n))
         if db.old_table:
             self._rehash_step(db)
         db.pos[key] = n

@@ -1,0 +1,259 @@
+"""Replay a request trace against the twin's model: hit ratio, evictions, a time series.
+
+The simulator drives the same `Keyspace` and the same eviction code (`evict.perform_evictions`)
+as the fake server; it only skips the Redis protocol. Each request is cache-aside: a read is a
+GET that, on a miss, SETs the key (with the trace's TTL if any); a write is a SET. Time moves
+with the request rate (or per-request timestamps), so the 1 s LRU clock, LFU decay, lazy and
+active expiry act as they would on a server serving that trace at that speed.
+
+Speed: hits need only a stamp update, so the loop is chunked by cron tick (the LRU clock is
+constant inside a tick) and hits cost one dict lookup and one list store; only misses go
+through the model's insert and eviction code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import LabError
+from . import memory
+from .config import ConfigError, TwinConfig, parse_memory
+from .evict import perform_evictions
+from .keyspace import Keyspace
+from .lrulfu import lfu_minutes, lfu_touched, lru_clock
+
+DEFAULT_RATE = 50_000.0  # requests/s: about what one pipelining redis-py client drives
+
+
+@dataclass
+class SimResult:
+    """What a simulated run did. `series` holds per-window arrays: t (s since the start),
+    requests, hit_ratio (in that window), keys, used_memory, evictions (cumulative)."""
+    policy: str
+    maxmemory: int | None
+    max_keys: int | None
+    samples: int
+    requests: int
+    hits: int
+    misses: int
+    writes: int
+    evictions: int
+    expired: int
+    keys: int
+    used_memory: int
+    duration: float
+    series: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    @property
+    def hit_ratio(self) -> float:
+        reads = self.hits + self.misses
+        return self.hits / reads if reads else 0.0
+
+    @property
+    def miss_ratio(self) -> float:
+        return 1.0 - self.hit_ratio if self.hits + self.misses else 0.0
+
+    def __repr__(self) -> str:
+        limit = f"max_keys={self.max_keys:,}" if self.max_keys is not None else f"maxmemory={self.maxmemory:,}"
+        return (f"SimResult({self.policy}, samples={self.samples}, {limit}: hit_ratio={self.hit_ratio:.4f}, "
+                f"hits={self.hits:,}, misses={self.misses:,}, evictions={self.evictions:,}, "
+                f"expired={self.expired:,}, keys={self.keys:,})")
+
+
+@dataclass
+class MissRatioCurve:
+    sizes: list[Any]
+    miss_ratios: np.ndarray
+    policy: str
+    results: list[SimResult] = field(repr=False, default_factory=list)
+
+    @property
+    def hit_ratios(self) -> np.ndarray:
+        return 1.0 - self.miss_ratios
+
+
+def _as_arrays(trace: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    if hasattr(trace, "keys") and not isinstance(trace, dict):
+        return np.asarray(trace.keys), getattr(trace, "writes", None), getattr(trace, "ttls", None)
+    return np.asarray(trace), None, None
+
+
+def _times(n: int, rate: float | None, timestamps: Any, start: float) -> np.ndarray:
+    if timestamps is not None:
+        t = np.asarray(timestamps, dtype=np.float64)
+        if t.shape != (n,):
+            raise LabError(f"timestamps needs one time per request ({n:,}), not {t.shape[0]:,}.")
+        return t
+    rate = DEFAULT_RATE if rate is None else float(rate)
+    if rate <= 0:
+        raise LabError(f"rate is requests per second and must be above 0, not {rate}.")
+    return start + np.arange(n, dtype=np.float64) / rate
+
+
+def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | None = None,
+             max_keys: int | None = None, samples: int = 5, rate: float | None = None,
+             timestamps: Sequence[float] | np.ndarray | None = None, value_size: int | np.ndarray = 100,
+             key_length: int = 10, lfu_log_factor: int = 10, lfu_decay_time: int = 1, hz: int = 10,
+             seed: int = 0, windows: int = 100, start: float = 0.0, clients: int = 1) -> SimResult:
+    """Replay `trace` (a workloads.Trace or an array of key ids) under `policy` with a memory
+    limit (`maxmemory`, bytes or "2mb") or a key-count limit (`max_keys`)."""
+    if (maxmemory is None) == (max_keys is None):
+        raise LabError("simulate needs exactly one limit: maxmemory=... (bytes or '2mb') or max_keys=...")
+    try:
+        cfg = TwinConfig(maxmemory_policy=policy, maxmemory_samples=samples, lfu_log_factor=lfu_log_factor,
+                         lfu_decay_time=lfu_decay_time, hz=hz)
+        if maxmemory is not None:
+            cfg.set("maxmemory", str(maxmemory) if not isinstance(maxmemory, str) else maxmemory)
+    except ConfigError as exc:
+        raise LabError(f"simulate: {exc}") from None
+    keys, writes, ttls = _as_arrays(trace)
+    n = len(keys)
+    t = _times(n, rate, timestamps, start)
+    ks = Keyspace(cfg, seed=seed, databases=1)
+    ks.clients = clients
+    if max_keys is not None:
+        if max_keys < 1:
+            raise LabError(f"max_keys must be at least 1, not {max_keys}.")
+        ks.max_keys = int(max_keys)
+    entry = _entry_sizes(value_size, key_length, int(keys.max()) + 1 if n else 1)
+
+    windows = max(1, min(windows, n))
+    edges = np.linspace(0, n, windows + 1).astype(np.int64)
+    series: dict[str, list[float]] = {name: [] for name in
+                                      ("t", "requests", "hits", "reads", "keys", "used_memory", "evictions")}
+    counts = [0, 0, 0]  # hits, misses, writes
+    plain = writes is None and ttls is None
+    for w in range(windows):
+        a, b = int(edges[w]), int(edges[w + 1])
+        before = (counts[0], counts[0] + counts[1])
+        if plain:
+            _run_reads(ks, keys, t, a, b, entry, counts)
+        else:
+            _run_general(ks, keys, writes, ttls, t, a, b, entry, counts)
+        series["t"].append(float(t[b - 1] - t[0]))
+        series["requests"].append(b)
+        series["hits"].append(counts[0] - before[0])
+        series["reads"].append(counts[0] + counts[1] - before[1])
+        series["keys"].append(len(ks.dbs[0].keys))
+        series["used_memory"].append(ks.used_memory())
+        series["evictions"].append(ks.stats.evicted_keys)
+    out = {name: np.asarray(values) for name, values in series.items()}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["hit_ratio"] = np.where(out["reads"] > 0, out.pop("hits") / np.maximum(out["reads"], 1), np.nan)
+    return SimResult(policy=cfg.policy, maxmemory=cfg.maxmemory if maxmemory is not None else None,
+                     max_keys=ks.max_keys, samples=cfg.samples, requests=n, hits=counts[0], misses=counts[1],
+                     writes=counts[2], evictions=ks.stats.evicted_keys, expired=ks.stats.expired_keys,
+                     keys=len(ks.dbs[0].keys), used_memory=ks.used_memory(),
+                     duration=float(t[-1] - t[0]) if n else 0.0, series=out)
+
+
+def _entry_sizes(value_size: int | np.ndarray, key_length: int, n_ids: int) -> Any:
+    """Bytes a key costs in the main dict: one int, or a list indexed by key id."""
+    if np.ndim(value_size) == 0:
+        return memory.key_entry_bytes(key_length, memory.raw_string_bytes(int(value_size)))
+    sizes = np.asarray(value_size)
+    if len(sizes) < n_ids:
+        raise LabError(f"value_size has {len(sizes):,} sizes but the trace uses key ids up to {n_ids - 1:,}.")
+    return [memory.key_entry_bytes(key_length, memory.raw_string_bytes(int(s))) for s in sizes]
+
+
+def _tick_chunks(t: np.ndarray, a: int, b: int, hz: int) -> list[int]:
+    """Indices in [a, b) where a new cron tick starts (the LRU clock is constant between them)."""
+    ticks = np.floor(t[a:b] * hz)
+    return [a] + (np.flatnonzero(np.diff(ticks)) + 1 + a).tolist() + [b]
+
+
+def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, entry: Any,
+               counts: list[int]) -> None:
+    """Cache-aside reads without TTLs: the hot path."""
+    cfg = ks.config
+    db = ks.dbs[0]
+    pos, stamp = db.pos, db.stamp
+    add = ks.add
+    used = ks.used_memory
+    limit_bytes = cfg.maxmemory if ks.max_keys is None else None
+    limit_keys = ks.max_keys
+    lfu = cfg.lfu
+    decay, factor, rnd = cfg.lfu_decay_time, cfg.lfu_log_factor, ks.random
+    fixed = entry if isinstance(entry, int) else None
+    hits = misses = 0
+    bounds = _tick_chunks(t, a, b, cfg.hz)
+    for c in range(len(bounds) - 1):
+        lo, hi = bounds[c], bounds[c + 1]
+        if lo == hi:
+            continue
+        now = float(t[lo])
+        ks.advance(now)
+        clock = lru_clock(now)
+        minutes = lfu_minutes(now)
+        for k in keys[lo:hi].tolist():
+            j = pos.get(k)
+            if j is not None:
+                hits += 1
+                if lfu:
+                    stamp[j] = lfu_touched(stamp[j], minutes, decay, factor, rnd())
+                else:
+                    stamp[j] = clock
+                continue
+            misses += 1
+            add(0, k, fixed if fixed is not None else entry[k], None, now)
+            if (limit_keys is not None and len(pos) > limit_keys) or (limit_bytes and used() > limit_bytes):
+                perform_evictions(ks, now)
+    counts[0] += hits
+    counts[1] += misses
+
+
+def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls: np.ndarray | None,
+                 t: np.ndarray, a: int, b: int, entry: Any, counts: list[int]) -> None:
+    """Reads and writes with TTLs: lazy expiry needs the exact time of every request."""
+    cfg = ks.config
+    db = ks.dbs[0]
+    pos = db.pos
+    key_list = keys[a:b].tolist()
+    write_list = writes[a:b].tolist() if writes is not None else None
+    ttl_list = ttls[a:b].tolist() if ttls is not None else None
+    times = t[a:b].tolist()
+    limit_keys = ks.max_keys
+    for i, k in enumerate(key_list):
+        now = times[i]
+        ks.advance(now)
+        if limit_keys is not None or cfg.maxmemory:
+            perform_evictions(ks, now)  # before every command, like the server
+        size = entry if isinstance(entry, int) else entry[k]
+        ttl = ttl_list[i] if ttl_list is not None else 0.0
+        deadline = now * 1000.0 + ttl * 1000.0 if ttl > 0 else None
+        present = k in pos
+        if present and ks.is_expired(0, k, now):
+            ks.expire_key(0, k)
+            present = False
+        if write_list is not None and write_list[i]:
+            counts[2] += 1
+            if present:
+                ks.touch(0, k, now)
+                ks.update(0, k, size, deadline)
+            else:
+                ks.add(0, k, size, deadline, now)
+            continue
+        if present:
+            counts[0] += 1
+            ks.touch(0, k, now)
+        else:
+            counts[1] += 1
+            ks.add(0, k, size, deadline, now)
+    if limit_keys is not None or cfg.maxmemory:
+        perform_evictions(ks, times[-1] if times else 0.0)
+
+
+def miss_ratio_curve(trace: Any, sizes: Sequence[int | str], policy: str = "allkeys-lru", **kwargs: Any) -> MissRatioCurve:
+    """simulate() at each cache size: ints are key counts (max_keys), strings like '2mb' or
+    floats are memory limits."""
+    results = []
+    for size in sizes:
+        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+            results.append(simulate(trace, policy=policy, max_keys=int(size), **kwargs))
+        else:
+            limit = parse_memory(size) if isinstance(size, str) else int(size)
+            results.append(simulate(trace, policy=policy, maxmemory=limit, **kwargs))
+    return MissRatioCurve(list(sizes), np.array([r.miss_ratio for r in results]), policy, results)

@@ -1,0 +1,91 @@
+"""The trace simulator: same model as the fake server, Redis's clock effects, sane limits."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from entropy_lab import workloads
+from entropy_lab.clock import VirtualClock
+from entropy_lab.errors import LabError
+from entropy_lab.twin import TwinServer, fake_client, miss_ratio_curve, simulate
+from entropy_lab.twin import evict, sim
+
+
+def test_simulator_uses_the_servers_eviction_code():
+    # no copy: the simulator calls the very function the fake server calls
+    assert sim.perform_evictions is evict.perform_evictions
+    from entropy_lab.twin import fakeserver
+    assert fakeserver.perform_evictions is evict.perform_evictions
+
+
+def test_result_counts_add_up():
+    tr = workloads.zipf(50_000, 5_000, alpha=1.0, seed=1)
+    r = simulate(tr, policy="allkeys-lru", max_keys=500)
+    assert r.hits + r.misses == 50_000
+    assert r.keys == 500
+    assert r.evictions == r.misses - 500
+    assert 0 < r.hit_ratio < 1
+    assert len(r.series["t"]) == 100 and np.all(np.diff(r.series["requests"]) > 0)
+    assert r == r  # dataclass
+    assert simulate(tr, policy="allkeys-lru", max_keys=500).hits == r.hits  # seeded
+
+
+def test_one_second_lru_clock_makes_fast_traffic_evict_like_random():
+    tr = workloads.zipf(60_000, 10_000, alpha=1.0, seed=2)
+    fast = simulate(tr, policy="allkeys-lru", max_keys=500, samples=10, rate=100_000)
+    slow = simulate(tr, policy="allkeys-lru", max_keys=500, samples=10, rate=100)
+    rnd = simulate(tr, policy="allkeys-random", max_keys=500, rate=100_000)
+    assert slow.hit_ratio > fast.hit_ratio + 0.01
+    assert abs(fast.hit_ratio - rnd.hit_ratio) < 0.02
+
+
+def test_lfu_beats_random_on_zipf_and_bigger_caches_miss_less():
+    tr = workloads.zipf(60_000, 10_000, alpha=1.0, seed=3)
+    lfu = simulate(tr, policy="allkeys-lfu", max_keys=500)
+    rnd = simulate(tr, policy="allkeys-random", max_keys=500)
+    assert lfu.hit_ratio > rnd.hit_ratio + 0.03
+    curve = miss_ratio_curve(tr, [100, 500, 2_000], policy="allkeys-lru")
+    assert np.all(np.diff(curve.miss_ratios) < 0)
+
+
+def test_memory_limit_holds_about_as_many_keys_as_the_server():
+    tr = workloads.zipf(30_000, 20_000, alpha=0.6, seed=4)
+    r = simulate(tr, policy="allkeys-lru", maxmemory="2mb", value_size=1024)
+    server = TwinServer(clock=VirtualClock(), config={"maxmemory": "2mb", "maxmemory-policy": "allkeys-lru"})
+    client = fake_client(server)
+    pipe = client.pipeline(transaction=False)
+    for i in range(3_000):
+        pipe.set(f"key:{i:06d}", "x" * 1024)
+    pipe.execute()
+    client.ping()
+    assert abs(r.keys - client.dbsize()) <= 0.02 * client.dbsize()
+    assert r.used_memory <= 2 * 1024 * 1024
+
+
+def test_ttls_expire_and_writes_count():
+    tr = workloads.mixed_ttls(20_000, 1_000, ttls=(0.5,), seed=5)
+    r = simulate(tr, policy="allkeys-lru", max_keys=10_000, rate=1_000)  # 20 s of traffic
+    assert r.expired > 0 and r.evictions == 0
+    ws = workloads.write_stream(20_000, 1_000, write_ratio=0.3, seed=6)
+    w = simulate(ws, policy="allkeys-lru", max_keys=200)
+    assert w.writes == int(ws.writes.sum())
+    assert w.hits + w.misses + w.writes == 20_000
+
+
+def test_volatile_ttl_and_noeviction_limits():
+    tr = workloads.mixed_ttls(10_000, 2_000, ttls=(0.0, 100.0), weights=(1, 1), seed=7)
+    r = simulate(tr, policy="volatile-ttl", max_keys=300)
+    assert r.keys >= 300
+    with pytest.raises(LabError):
+        simulate(tr, policy="allkeys-lru")
+    with pytest.raises(LabError):
+        simulate(tr, policy="nope", max_keys=10)
+
+
+def test_timestamps_drive_the_clock():
+    tr = workloads.zipf(20_000, 5_000, seed=8)
+    ts = np.arange(20_000) / 100.0
+    a = simulate(tr, policy="allkeys-lru", max_keys=300, timestamps=ts)
+    b = simulate(tr, policy="allkeys-lru", max_keys=300, rate=100.0)
+    assert a.hits == b.hits
+    assert a.duration == pytest.approx(199.99)
