@@ -1,0 +1,354 @@
+"""Invalidation helpers: messages, services with L1, pub/sub threads, streams, the race."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import redis
+from hypothesis import given, strategies as st
+
+import entropy_lab as lab
+from entropy_lab import backends
+from entropy_lab import invalidation as inv
+from entropy_lab.checks import check_invalidation_handler, check_versioned_fill
+from entropy_lab.errors import LabError
+from entropy_lab.truth import SourceOfTruth
+
+
+@pytest.fixture
+def fake(fake_mode):
+    client = lab.connect("fake")
+    yield client, lab.namespace(client, "t02")
+
+
+@pytest.fixture
+def real(redis_url, monkeypatch):
+    monkeypatch.setenv("ENTROPY_LAB_REDIS_URL", redis_url)
+    client = lab.connect("live")
+    ns = lab.namespace(client, "t02")
+    ns.reset()
+    yield client, ns
+    ns.reset()
+    client.close()
+
+
+# ---- messages ------------------------------------------------------------------------------
+
+keys = st.text(alphabet="ab:{}*?[]\\ 1é", min_size=1, max_size=20)
+
+
+@given(kind=st.sampled_from(inv.KINDS), target=keys)
+def test_message_round_trip_keeps_keys_with_colons(kind, target):
+    assert inv.parse_message(inv.format_message(kind, target)) == (kind, target)
+
+
+def test_the_articles_parser_breaks_on_a_key_with_colons():
+    with pytest.raises(ValueError):
+        inv.article_parse("invalidate:user:42")
+    assert inv.article_parse("invalidate:user42") == ("invalidate", "user42")
+
+
+@pytest.mark.parametrize("text", ["invalidate", "delete:user:1", "invalidate:", "", ":x"])
+def test_bad_messages_are_refused_with_one_sentence(text):
+    with pytest.raises(LabError):
+        inv.parse_message(text)
+
+
+def test_apply_message_handles_the_three_kinds_and_any_prefix():
+    l1 = {"a:user:1": "1", "a:user:2": "2", "a:users:3": "3", "a:product:1": "p", "a:product:2": "q"}
+    shared = {"a:product:1": "p2"}
+    inv.apply_message(l1, "invalidate:a:user:1", shared.get)
+    inv.apply_message(l1, "update:a:product:1", shared.get)
+    inv.apply_message(l1, "update:a:product:2", shared.get)  # gone from the shared cache: drop it
+    assert l1 == {"a:user:2": "2", "a:users:3": "3", "a:product:1": "p2"}
+    inv.apply_message(l1, "refresh_all:a:user:", shared.get)
+    assert l1 == {"a:users:3": "3", "a:product:1": "p2"}
+    inv.apply_message(l1, "refresh_all:a:product:", shared.get)
+    assert l1 == {"a:users:3": "3"}
+
+
+def test_check_accepts_the_reference_handler_and_names_the_articles_defects():
+    assert check_invalidation_handler(inv.apply_message)
+
+    def splits_every_colon(l1, text, fetch):
+        kind, key = text.split(":")[:2]
+        l1.pop(key, None)
+
+    def one_prefix(l1, text, fetch):
+        kind, _, target = text.partition(":")
+        if kind == "refresh_all":
+            target = "entropy-lab:check02:user:"
+        if kind == "invalidate":
+            l1.pop(target, None)
+        elif kind == "update":
+            l1[target] = fetch(target)
+        else:
+            for k in [k for k in l1 if k.startswith(target)]:
+                del l1[k]
+
+    failed = check_invalidation_handler(splits_every_colon)
+    assert not failed and "colon" in failed.hint
+    assert not check_invalidation_handler(one_prefix)
+    assert not check_invalidation_handler(lambda l1, text, fetch: None)
+    assert not check_invalidation_handler(lambda l1, text, fetch: 1 / 0)
+
+
+# ---- prefix clears and KEYS vs SCAN --------------------------------------------------------
+
+def test_clear_prefix_unlinks_only_the_prefix_even_with_glob_characters(fake):
+    client, ns = fake
+    for name in ["p[1]:a", "p[1]:b", "p[1]x", "p1:a", "other"]:
+        client.set(ns.key(name), "v")
+    client.set("foreign:p[1]:a", "keep")
+    cleared = inv.clear_prefix(client, ns.key("p[1]:"), count=1)
+    assert cleared.keys == 2
+    assert sorted(ns.name(k) for k in ns.scan()) == ["other", "p1:a", "p[1]x"]
+    assert client.get("foreign:p[1]:a") == "keep"
+    with pytest.raises(LabError):
+        inv.clear_prefix(client, "")
+
+
+def test_keys_returns_everything_in_one_reply_scan_in_batches(fake):
+    client, ns = fake
+    client.mset({ns.key("k", i): "v" for i in range(2000)})
+    result = inv.keys_vs_scan(client, ns.pattern(), count=100)
+    assert result.keys_reply == result.scan_total == 2000
+    assert result.scan_calls >= 2000 // 300 and result.scan_largest_batch <= 300
+
+
+# ---- services, pub/sub, threads ------------------------------------------------------------
+
+def _service(client, ns, name="a", **kw):
+    truth = SourceOfTruth()
+    truth.write("item:1", "v1", 0.0)
+    return inv.Service(name, client, ns, truth, **kw), truth
+
+
+def test_service_reads_l1_then_redis_then_truth(fake):
+    client, ns = fake
+    svc, truth = _service(client, ns)
+    assert svc.read("item:1", 0.0).source == "truth"
+    assert svc.read("item:1", 0.0).source == "l1"
+    svc.l1.clear()
+    assert svc.read("item:1", 0.0).source == "redis"
+    truth.write("item:1", "v2", 1.0)
+    stale = svc.read("item:1", 3.5)
+    assert stale.stale and stale.age == pytest.approx(2.5)
+
+
+def test_ttl_counts_from_the_fill_in_both_layers(fake):
+    client, ns = fake
+    svc, truth = _service(client, ns, ttl=5.0)
+    svc.read("item:1", 0.0)
+    truth.write("item:1", "v2", 1.0)
+    assert svc.read("item:1", 4.9).stale
+    assert svc.read("item:1", 5.0).source == "truth"
+
+
+def _subscriber_roundtrip(client, ns, thread):
+    channel = ns.key("channel")
+    services = [_service(client, ns, name)[0] for name in "ab"]
+    key = ns.key("item:1")
+    before = threading.active_count()
+    subs = [inv.Subscriber(s, channel).start(thread=thread) for s in services]
+    for s in services:
+        s.read("item:1", 0.0)
+    publisher = inv.Publisher(client, channel)
+    assert publisher.invalidate(key) == 2
+    for sub in subs:
+        assert sub.wait_for(1) if thread else sub.pump(1) == 1
+    assert all(key not in s.l1 for s in services)
+    for sub in subs:
+        sub.stop()
+    assert threading.active_count() == before
+    assert publisher.invalidate(key) == 0  # nobody listens any more: the message is lost
+    return subs
+
+
+@pytest.mark.parametrize("thread", [True, False])
+def test_subscribers_apply_messages_and_stop_cleanly_on_the_fake(fake, thread):
+    client, ns = fake
+    subs = _subscriber_roundtrip(client, ns, thread)
+    assert all(not s.running and s.received == 1 for s in subs)
+
+
+@pytest.mark.redis_server
+@pytest.mark.parametrize("thread", [True, False])
+def test_no_thread_or_connection_is_left_after_subscribers_stop(real, thread):
+    client, ns = real
+    client.ping()
+    connections_before = len(client.client_list())
+    threads_before = threading.active_count()
+    _subscriber_roundtrip(client, ns, thread)
+    assert threading.active_count() == threads_before
+    assert len(client.client_list()) == connections_before
+    assert client.pubsub_numsub(ns.key("channel")) == [(ns.key("channel"), 0)]
+
+
+def test_a_bad_message_does_not_kill_the_subscriber_thread(fake):
+    client, ns = fake
+    svc, _ = _service(client, ns)
+    with inv.Subscriber(svc, ns.key("ch")) as sub:
+        client.publish(ns.key("ch"), "nonsense")
+        client.publish(ns.key("ch"), inv.format_message("invalidate", ns.key("item:1")))
+        assert sub.wait_for(2)
+    assert len(sub.errors) == 1 and "nonsense" in sub.errors[0]
+
+
+def test_update_and_refresh_all_reach_every_l1(fake):
+    client, ns = fake
+    a, truth = _service(client, ns, "a")
+    b = inv.Service("b", client, ns, truth)
+    for s in (a, b):
+        s.read("item:1", 0.0)
+    subs = [inv.Subscriber(s, ns.key("ch")).start(thread=False) for s in (a, b)]
+    publisher = inv.Publisher(client, ns.key("ch"))
+    new = truth.write("item:1", "v2", 1.0)
+    publisher.update(ns.key("item:1"), inv.encode_copy(new, 1.0))
+    for sub in subs:
+        sub.pump(1)
+    assert [s.read("item:1", 2.0).value for s in (a, b)] == ["v2", "v2"]
+    publisher.refresh_all(ns.key("item:"))
+    for sub in subs:
+        sub.pump(1)
+        sub.stop()
+    assert len(a.l1) == len(b.l1) == 0 and client.get(ns.key("item:1")) is None
+
+
+# ---- the durable log -----------------------------------------------------------------------
+
+def _stream_replay(client, ns):
+    a, truth = _service(client, ns, "a")
+    log = inv.InvalidationLog(client, ns.key("log"))
+    reader = inv.LogReader(a, log)
+    a.read("item:1", 0.0)
+    publisher = inv.Publisher(client, log=log)
+    publisher.invalidate(ns.key("item:1"))
+    publisher.refresh_all(ns.key("nothing:"))
+    assert ns.key("item:1") in a.l1          # away: nothing applied yet
+    assert reader.catch_up() == 2            # back: replays both
+    assert ns.key("item:1") not in a.l1
+    assert reader.pending() == 0 and reader.catch_up() == 0
+    inv.LogReader(a, log)                    # a second start does not reset the group
+
+
+def test_stream_reader_replays_what_it_missed_on_the_fake(fake):
+    _stream_replay(*fake)
+
+
+@pytest.mark.redis_server
+def test_stream_reader_replays_what_it_missed_on_redis(real):
+    _stream_replay(*real)
+
+
+# ---- the race ------------------------------------------------------------------------------
+
+def _race(client, ns, fill, versioned):
+    truth = SourceOfTruth()
+    truth.write("item:1", "v1", 0.0)
+    reader = inv.SlowReader(client, ns, truth, "item:1", fill=fill)
+    reader.start()
+    inv.write_and_invalidate(client, ns, truth, "item:1", "v2", 1.0, versioned=versioned)
+    reader.finish()
+    return inv.cached_state(client, ns, truth, "item:1")
+
+
+@pytest.mark.parametrize("where", ["fake", "real"])
+def test_race_is_reproduced_and_closed_by_versioned_writes(where, request):
+    if where == "real":
+        client, ns = request.getfixturevalue("real")
+    else:
+        client, ns = request.getfixturevalue("fake")
+    assert "STALE" in _race(client, ns, inv.plain_fill, versioned=False)
+    ns.reset()
+    assert "tombstone v2" in _race(client, ns, inv.versioned_fill, versioned=True)
+
+
+@pytest.mark.redis_server
+def test_lua_fill_is_the_same_compare_and_set(real):
+    client, ns = real
+    fill = inv.lua_versioned_fill(client)
+    assert "tombstone v2" in _race(client, ns, fill, versioned=True)
+    assert check_versioned_fill(inv.versioned_fill)
+
+
+def test_check_versioned_fill_catches_plain_and_non_atomic_fills():
+    assert check_versioned_fill(inv.versioned_fill)
+    assert not check_versioned_fill(inv.plain_fill)
+
+    def check_then_set(r, key, copy):
+        if inv.version_of(r.get(key)) > inv.version_of(copy):
+            return False
+        r.set(key, copy)
+        return True
+
+    failed = check_versioned_fill(check_then_set)
+    assert not failed and "WATCH" in failed.hint
+
+
+# ---- server-assisted -----------------------------------------------------------------------
+
+def _events(r):
+    r.set("k1", "v")
+    r.delete("k1")
+    r.set("k2", "v", px=50)
+    lab.sleep(0.2)
+    r.get("k2")
+
+
+def test_keyspace_events_on_the_fake(fake_mode):
+    with lab.sandbox(notify_keyspace_events="Egx") as s:
+        events = inv.keyspace_events(s, _events)
+    assert ("del", "k1") in events
+
+
+@pytest.mark.redis_server
+def test_keyspace_events_and_tracking_on_redis(fresh_redis_server):
+    s = fresh_redis_server.client()
+    s.config_set("notify-keyspace-events", "Egx")
+    s.entropy_lab_backend = "server"
+    events = inv.keyspace_events(s, lambda r: (r.set("k1", "v"), r.delete("k1"), r.set("k2", "v", px=20),
+                                               __import__("time").sleep(0.15), r.get("k2")))
+    assert events == [("del", "k1"), ("expire", "k2"), ("expired", "k2")]
+    pushed = inv.tracking_invalidations(s, "tracked", writes=2)
+    assert pushed == [["tracked"]]
+
+
+# ---- the harness ---------------------------------------------------------------------------
+
+SMALL = inv.Scenario(n_keys=20, seconds=6.0, rate=40, outage=(2.0, 4.0), fill_delay=0.25, seed=3)
+
+
+def _outcomes(client, ns, scenario=SMALL):
+    return {o.strategy: o for o in inv.compare_strategies(client, ns, scenario=scenario)}
+
+
+def test_harness_orders_the_strategies_and_cleans_up(fake):
+    client, ns = fake
+    threads = threading.active_count()
+    out = _outcomes(client, ns)
+    assert out["pub/sub"].lost > 0 and out["stream"].lost == 0
+    assert out["no invalidation"].messages == 0 and out["pub/sub"].messages == out["stream"].messages > 0
+    assert out["TTL only"].worst_age <= 5.0 + SMALL.fill_delay
+    assert out["stream + versioned writes"].stale_reads <= out["stream"].stale_reads
+    assert out["no invalidation"].round_trips < out["pub/sub"].round_trips < out["stream + versioned writes"].round_trips
+    assert list(ns.scan()) == []
+    assert threading.active_count() == threads
+
+
+def test_versioned_writes_remove_race_staleness_without_an_outage(fake):
+    client, ns = fake
+    scenario = inv.Scenario(outage=None, seed=2)
+    plain, versioned = inv.compare_strategies(client, ns, [inv.Strategy("s", "stream"),
+                                                           inv.Strategy("v", "stream", versioned=True)], scenario)
+    assert plain.stale_reads > 0 and versioned.stale_reads == 0
+
+
+@pytest.mark.redis_server
+def test_harness_gives_the_same_numbers_on_redis(fake, real):
+    fake_out = _outcomes(*fake)
+    real_out = _outcomes(*real)
+    for name, o in fake_out.items():
+        r = real_out[name]
+        assert (o.reads, o.stale_reads, o.worst_age, o.messages, o.lost, o.round_trips, o.source_reads) == \
+               (r.reads, r.stale_reads, r.worst_age, r.messages, r.lost, r.round_trips, r.source_reads), name
