@@ -19,6 +19,7 @@ The eviction model itself lives in `entropy_lab.twin`; nothing here models evict
 from __future__ import annotations
 
 import contextlib
+import functools
 import time as _time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +85,16 @@ def twin_sandbox(**config: object) -> Iterator[redis.Redis]:
             yield client
     finally:
         clock.use(before)
+
+
+def wait(client: redis.Redis, seconds: float) -> None:
+    """Let `seconds` pass for `client`'s server: instant on the twin's virtual clock, a real
+    wait for a real server (whatever the lab's active clock is)."""
+    if backends.backend_of(client) == "fake":
+        owner = getattr(client, "entropy_lab_owner", None)
+        getattr(owner, "clock", clock.virtual()).sleep(seconds)
+    else:
+        _time.sleep(seconds)
 
 
 def info_int(client: redis.Redis, field_name: str) -> int:
@@ -288,9 +299,9 @@ def lru_survival(client: redis.Redis, samples: int = 5, groups: int = 4, gap_s: 
     group_of = [i * groups // n for i in range(n)]
     for g in range(groups):
         if g:
-            clock.sleep(gap_s)
+            wait(client, gap_s)
         touch_in_order(client, [name for name, k in zip(old, group_of) if k == g])
-    clock.sleep(gap_s)
+    wait(client, gap_s)
     target, added = n // 2, 0
     while info_int(client, "evicted_keys") - base < target:
         pipe = client.pipeline(transaction=False)
@@ -372,7 +383,7 @@ def lfu_decay(client: redis.Redis, hits: int = 1000, idle_minutes: Sequence[floa
     get_many(client, "hot", hits)
     out, waited = [], 0.0
     for minutes in idle_minutes:
-        clock.sleep(60 * minutes - waited)
+        wait(client, 60 * minutes - waited)
         waited = 60 * minutes
         out.append(int(client.object("freq", "hot")))
     return out
@@ -461,3 +472,176 @@ def eviction_order(client: redis.Redis, keys: Sequence[CacheKey], policy: str, e
         client.config_set("maxmemory", "0")
         pubsub.close()
         listener.close()  # not backends.close: that would stop the sandbox's server too
+
+
+# ---- policies against workloads (the twin's trace simulator) ------------------------------------
+
+SIM_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-ttl")
+SIM_RATE = 100.0          # requests per second: the 1 s LRU clock and LFU decay act at this pace
+SIM_REQUESTS = 10_000
+SIM_KEYS = 1_000
+SIM_TTL_S = 3600.0        # every key gets the same TTL (none expires during a run), so
+                          # volatile-ttl has candidates and evicts the earliest-written keys
+
+
+def lesson_workloads(n_requests: int = SIM_REQUESTS, n_keys: int = SIM_KEYS, seed: int = 3) -> dict:
+    """The three seeded traces of the lesson, every key with the same long TTL.
+
+    zipf: steady popularity; scans: Zipf with a one-off scan of cold keys every fifth of the
+    trace; shifting: Zipf whose hot half moves every fifth of the trace.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    from . import workloads
+
+    every = n_requests // 5
+    traces = {
+        "zipf": workloads.zipf(n_requests, n_keys, 1.0, seed=seed),
+        "scans": workloads.with_scans(n_requests, n_keys, 1.0, scan_every=every, scan_length=n_keys // 2,
+                                      seed=seed),
+        "shifting": workloads.shifting_hot_set(n_requests, n_keys, 1.0, shift_every=every,
+                                               shift_by=n_keys // 2, seed=seed),
+    }
+    return {name: dataclasses.replace(trace, ttls=np.full(len(trace), SIM_TTL_S, np.float32))
+            for name, trace in traces.items()}
+
+
+WORKLOAD_NAMES = ("zipf", "scans", "shifting")
+
+
+@functools.lru_cache(maxsize=1)
+def _lesson_traces() -> dict:
+    return lesson_workloads()
+
+
+def lesson_trace(workload: str):
+    """One of the lesson's traces by name: "zipf", "scans" or "shifting"."""
+    traces = _lesson_traces()
+    if workload not in traces:
+        raise LabError(f"Unknown workload {workload!r}: choose one of {', '.join(WORKLOAD_NAMES)}.")
+    return traces[workload]
+
+
+@functools.lru_cache(maxsize=4096)
+def lesson_run(workload: str, policy: str, max_keys: int, samples: int = 5):
+    """The twin's simulator on a lesson trace (cache-aside, `max_keys` keys, SIM_RATE requests/s).
+
+    Results are remembered, so the figures, the explorer and the checks share them.
+    """
+    from .twin import simulate
+
+    if policy not in POLICY_NAMES:
+        raise LabError(f"Unknown policy {policy!r}: choose one of {', '.join(POLICY_NAMES)}.")
+    if int(max_keys) < 1:
+        raise LabError(f"A cache holds at least 1 key, not {max_keys}.")
+    return simulate(lesson_trace(workload), policy=policy, max_keys=int(max_keys), samples=int(samples),
+                    rate=SIM_RATE)
+
+
+def lesson_curves(workload: str, sizes: Sequence[int], policies: Iterable[str] = SIM_POLICIES,
+                  samples: int = 5) -> dict[str, list[float]]:
+    """Hit ratio at each cache size (keys) for each policy on a lesson trace."""
+    return {policy: [lesson_run(workload, policy, int(size), samples).hit_ratio for size in sizes]
+            for policy in policies}
+
+
+def smallest_size(curves: dict[str, list[float]], sizes: Sequence[int], target: float) -> tuple[str, int] | None:
+    """The (policy, size) with the smallest size whose hit ratio reaches `target` (ties: the
+    higher hit ratio), or None if no run reaches it."""
+    best = None
+    for policy, hits in curves.items():
+        for size, hit in zip(sizes, hits):
+            if hit >= target:
+                key = (size, -hit)
+                if best is None or key < best[0]:
+                    best = (key, policy, size)
+                break
+    return None if best is None else (best[1], best[2])
+
+
+def plot_curves(curves: dict[str, list[float]], sizes: Sequence[int], title: str, ax=None, target=None):
+    """Hit ratio (%) against cache size (keys) per policy; returns (fig, ax)."""
+    from . import plots
+
+    fig = None
+    if ax is None:
+        fig, ax = plots.new_figure(title, "cache size (keys)", "hit ratio (%)")
+    else:
+        ax.set_title(title)
+    colours = {"allkeys-lru": plots.COLORS["truth"], "allkeys-lfu": plots.COLORS["cache"],
+               "allkeys-random": plots.COLORS["neutral"], "volatile-ttl": plots.COLORS["load"],
+               "volatile-lru": plots.COLORS["accent"], "volatile-lfu": plots.COLORS["stale"]}
+    markers = {"allkeys-lru": "o", "allkeys-lfu": "s", "allkeys-random": "^", "volatile-ttl": "v"}
+    for policy, hits in curves.items():
+        ax.plot(sizes, [100 * h for h in hits], marker=markers.get(policy, "d"), label=policy,
+                color=colours.get(policy))
+    if target is not None:
+        ax.axhline(100 * target, linestyle="--", color=plots.COLORS["stale"], label="target")
+    ax.set_xscale("log")
+    ax.set_xticks(list(sizes), [str(s) for s in sizes])
+    ax.minorticks_off()
+    ax.set_ylim(0, 100)
+    return fig, ax
+
+
+def plot_run(result, title: str | None = None):
+    """Hit ratio per window of one simulated run (%, against the trace's time in seconds)."""
+    from . import plots
+
+    title = title or f"{result.policy}, samples {result.samples}, {result.max_keys:,} keys"
+    fig, ax = plots.new_figure(title, "trace time (s)", "hit ratio in window (%)")
+    series = result.series
+    ax.plot(series["t"], 100 * series["hit_ratio"], color=plots.COLORS["cache"], label="per window")
+    ax.axhline(100 * result.hit_ratio, linestyle="--", color=plots.COLORS["neutral"],
+               label=f"whole run: {result.hit_ratio:.1%}")
+    ax.set_ylim(0, 100)
+    ax.legend(loc="lower right")
+    return fig, ax
+
+
+def plot_survival(rows: dict[str, Sequence[bool]], group_of: Sequence[int] | None = None,
+                  title: str = "Which keys survived, oldest touch on the left"):
+    """One strip per setting: each key in touch order, green if it survived, red if evicted."""
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    from . import plots
+
+    fig, ax = plots.new_figure(title, "key, in the order it was last touched (oldest first)", "")
+    width = max(len(v) for v in rows.values())
+    grid = np.full((len(rows), width), np.nan)
+    for i, values in enumerate(rows.values()):
+        grid[i, : len(values)] = values
+    cmap = ListedColormap([plots.COLORS["stale"], plots.COLORS["cache"]])
+    ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks(range(len(rows)), list(rows))
+    ax.grid(False)
+    if group_of is not None:
+        for i in range(1, len(group_of)):
+            if group_of[i] != group_of[i - 1]:
+                ax.axvline(i - 0.5, color="white", linewidth=2)
+    ax.set_xlim(-0.5, width - 0.5)
+    return fig, ax
+
+
+# ---- the prediction exercise ----------------------------------------------------------------------
+
+PREDICTION_POLICY = "volatile-ttl"
+PREDICTION_EVICT = 3
+PREDICTION_KEYS = (
+    CacheKey("config:flags", None, reads=5),
+    CacheKey("session:ann", 600, reads=3),
+    CacheKey("session:bob", 60, reads=0),
+    CacheKey("rate:ip1", 5, reads=50),
+    CacheKey("page:home", 300, reads=20),
+    CacheKey("page:faq", None, reads=0),
+    CacheKey("cart:ann", 3600, reads=1),
+)
+
+# ---- the sizing exercise: the smallest cache that reaches a target hit ratio ------------------------
+
+CHOICE_WORKLOAD = "zipf"
+CHOICE_SIZES = (25, 50, 100, 200, 400)
+CHOICE_TARGET = 0.60

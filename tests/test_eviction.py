@@ -1,0 +1,189 @@
+"""Lesson 03 helpers: fills past maxmemory, the eight policies, approximated LRU, LFU, memory per
+key, eviction order, and the self-checks, on the twin and on a private real redis-server."""
+import pytest
+import redis
+
+import entropy_lab as lab
+from entropy_lab import clock
+from entropy_lab import eviction as ev
+from entropy_lab.checks import check_eviction_prediction, check_policy_and_size
+from entropy_lab.errors import LabError
+
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+
+
+@pytest.fixture
+def twin():
+    with ev.twin_sandbox(maxmemory="2mb") as s:
+        yield s
+
+
+@pytest.fixture
+def real(fresh_redis_server):
+    client = fresh_redis_server.client()
+    client.entropy_lab_backend = "server"  # a private server this test owns
+    client.config_set("maxmemory", "2mb")
+    yield client
+    client.close()
+
+
+# ---- on the twin --------------------------------------------------------------------------------
+
+def test_helpers_refuse_a_learners_server():
+    client = redis.Redis()  # never connected: refused before any command
+    with pytest.raises(LabError, match="sandbox"):
+        ev.fill(client, 10)
+    with pytest.raises(LabError, match="sandbox"):
+        ev.configure(client, maxmemory_policy="allkeys-lru")
+
+
+def test_noeviction_fails_writes_but_reads_and_del_work(twin):
+    ev.configure(twin, maxmemory_policy="noeviction")
+    result = ev.fill(twin, 1200)
+    assert result.first_oom is not None and 700 < result.first_oom < 950
+    assert result.written == result.first_oom and result.evicted_keys == 0
+    assert result.error.startswith("OutOfMemoryError: ") and OOM.endswith(result.error.split(": ", 1)[1])
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        twin.set("one:more", ev.value_of(5000))
+    first = ev.key_name("fill", 0)
+    assert twin.get(first).startswith("v0") and twin.delete(first) == 1
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu", "allkeys-random"])
+def test_allkeys_policies_never_refuse_a_write(twin, policy):
+    ev.configure(twin, maxmemory_policy=policy)
+    result = ev.fill(twin, 1200)
+    assert result.first_oom is None and result.written == 1200
+    assert result.keys + result.evicted_keys == 1200 and result.used_memory <= result.maxmemory
+
+
+@pytest.mark.parametrize("policy", ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"])
+def test_volatile_policies_without_ttls_fail_like_noeviction(twin, policy):
+    ev.configure(twin, maxmemory_policy=policy)
+    result = ev.fill(twin, 1200)
+    assert result.first_oom is not None and result.written == result.first_oom
+    assert result.evicted_keys == 0 and result.policy == policy
+
+
+def test_volatile_policies_evict_only_keys_with_a_ttl(twin):
+    results = ev.compare_policies(twin, ["volatile-lru", "allkeys-lru"], n_keys=2000, ttl_every=2)
+    volatile, allkeys = results
+    assert volatile.first_oom is not None and volatile.evicted_keys > 0 and volatile.ttl_keys_left == 0
+    assert volatile.keys == volatile.written - volatile.evicted_keys  # every key without TTL is kept
+    assert allkeys.first_oom is None and 0 < allkeys.ttl_keys_left < allkeys.keys
+
+
+def test_lru_survival_improves_with_samples_and_needs_a_gap(twin):
+    one, ten = ev.lru_survival(twin, samples=1), ev.lru_survival(twin, samples=10)
+    assert one.n > 300 and abs(one.evicted - one.n // 2) <= 10
+    assert ten.older_half_survived < 0.15 < 0.4 < one.older_half_survived
+    assert ten.survived_by_group()[0] < ten.survived_by_group()[-1]
+    with pytest.raises(LabError, match="once a second"):
+        ev.lru_survival(twin, gap_s=0.5)
+
+
+def test_exact_lru_keeps_the_newest():
+    assert ev.exact_lru_survivors(6, 3) == [False, False, False, True, True, True]
+
+
+def test_lfu_counter_starts_at_5_and_grows_logarithmically(twin):
+    growth = ev.lfu_counter_growth(twin, log_factors=(0, 10), checkpoints=(0, 1, 100, 1000))
+    assert growth[0][0] == growth[10][0] == 5
+    assert growth[0][-1] == 255 and 8 <= growth[10][-1] <= 25
+    model = ev.lfu_model_curve([0, 100, 1000, 100_000], log_factor=10)
+    assert model == sorted(model) and model[0] == 5 and 120 < model[-1] < 160
+
+
+def test_lfu_decays_one_step_per_decay_time(twin):
+    counts = ev.lfu_decay(twin, hits=1000, idle_minutes=(0, 1, 5, 60), decay_time=1)
+    assert counts[0] - counts[1] == 1 and counts[0] - counts[2] == 5 and counts[-1] == 0
+    assert ev.lfu_model_decay(40, [0, 2, 10], decay_time=2) == [40, 39, 35]
+
+
+def test_memory_rows_show_encodings(twin):
+    rows = {row.value_bytes: row for row in ev.memory_usage_rows(twin)}
+    assert rows[9].encoding == "int" and rows[44].encoding == "embstr" and rows[45].encoding == "raw"
+    assert rows[45].usage > rows[44].usage and rows[10_000].overhead > 0
+    assert 150 < ev.bytes_per_key(twin, 500, 100) < 300
+
+
+def test_eviction_order_volatile_ttl_is_nearest_deadline_first(twin):
+    order = ev.eviction_order(twin, ev.PREDICTION_KEYS, "volatile-ttl", 3)
+    assert order == ["rate:ip1", "session:bob", "page:home"]
+
+
+def test_twin_sandbox_restores_the_clock():
+    before = clock.RealClock()
+    clock.use(before)
+    try:
+        with ev.twin_sandbox() as s:
+            assert clock.active().virtual and lab.backend_of(s) == "fake"
+        assert clock.active() is before
+    finally:
+        clock.use(clock.virtual())
+
+
+def test_eviction_prediction_check():
+    assert check_eviction_prediction(["rate:ip1", "session:bob", "page:home"])
+    for wrong in (["page:faq", "session:bob", "cart:ann"], ["session:bob", "rate:ip1", "page:home"],
+                  ["rate:ip1"], ["nope", "a", "b"], 5):
+        assert not check_eviction_prediction(wrong)
+
+
+def test_smallest_size_picks_the_leftmost_crossing():
+    curves = {"a": [0.2, 0.5, 0.7], "b": [0.3, 0.6, 0.8]}
+    assert ev.smallest_size(curves, [10, 20, 40], 0.55) == ("b", 20)
+    assert ev.smallest_size(curves, [10, 20, 40], 0.9) is None
+
+
+def test_policy_and_size_check():
+    best = ev.smallest_size(ev.lesson_curves(ev.CHOICE_WORKLOAD, ev.CHOICE_SIZES), ev.CHOICE_SIZES,
+                            ev.CHOICE_TARGET)
+    assert best is not None and check_policy_and_size(best)
+    policy, size = best
+    bigger = ev.CHOICE_SIZES[ev.CHOICE_SIZES.index(size) + 1]
+    assert not check_policy_and_size((policy, bigger))
+    assert not check_policy_and_size(("allkeys-random", ev.CHOICE_SIZES[0]))
+    assert not check_policy_and_size(("nope", size)) and not check_policy_and_size("x")
+
+
+# ---- on a private real redis-server -------------------------------------------------------------
+
+@pytest.mark.redis_server
+def test_real_noeviction_and_volatile_without_ttl_give_the_oom_error(real):
+    for policy in ("noeviction", "volatile-lru", "volatile-ttl"):
+        ev.configure(real, maxmemory_policy=policy)
+        result = ev.fill(real, 1200)
+        assert result.first_oom is not None and 750 < result.first_oom < 900, policy
+        with pytest.raises(redis.exceptions.OutOfMemoryError) as raised:
+            real.set("one:more", ev.value_of(5000))
+        assert "OOM " + str(raised.value) == OOM
+        assert real.get(ev.key_name("fill", 1)) is not None and real.delete(ev.key_name("fill", 1)) == 1
+
+
+@pytest.mark.redis_server
+def test_real_allkeys_lru_never_fails_and_twin_keeps_about_as_many_keys(real, twin):
+    ev.configure(real, maxmemory_policy="allkeys-lru")
+    ev.configure(twin, maxmemory_policy="allkeys-lru")
+    on_real, on_twin = ev.fill(real, 1500), ev.fill(twin, 1500)
+    assert on_real.first_oom is None and on_real.written == 1500
+    assert abs(on_twin.keys - on_real.keys) <= 0.05 * on_real.keys
+    assert abs(on_twin.evicted_keys - on_real.evicted_keys) <= 0.05 * on_real.evicted_keys
+
+
+@pytest.mark.redis_server
+def test_real_lru_survival_matches_the_twin(real, twin):
+    on_real = ev.lru_survival(real, samples=5)  # about 5 s: four touch groups 1.1 s apart
+    on_twin = ev.lru_survival(twin, samples=5)
+    assert abs(on_real.n - on_twin.n) <= 0.05 * on_real.n
+    assert on_real.older_half_survived < 0.3 and on_real.newer_half_evicted < 0.3
+    assert abs(on_real.older_half_survived - on_twin.older_half_survived) < 0.1
+
+
+@pytest.mark.redis_server
+def test_real_memory_usage_and_eviction_order_match_the_twin(real, twin):
+    assert ev.memory_usage_rows(real) == ev.memory_usage_rows(twin)
+    assert ev.eviction_order(real, ev.PREDICTION_KEYS, "volatile-ttl", 3) == ["rate:ip1", "session:bob",
+                                                                               "page:home"]
+    growth = ev.lfu_counter_growth(real, log_factors=(0,), checkpoints=(0, 1000))
+    assert growth == {0: [5, 255]}
