@@ -39,6 +39,7 @@ class SimResult:
     hits: int
     misses: int
     writes: int
+    rejected: int
     evictions: int
     expired: int
     keys: int
@@ -123,8 +124,9 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
     edges = np.linspace(0, n, windows + 1).astype(np.int64)
     series: dict[str, list[float]] = {name: [] for name in
                                       ("t", "requests", "hits", "reads", "keys", "used_memory", "evictions")}
-    counts = [0, 0, 0]  # hits, misses, writes
-    plain = writes is None and ttls is None
+    counts = [0, 0, 0, 0]  # hits, misses, writes, writes refused with OOM
+    # the fast path: reads only, no TTLs, and a policy that can always find a victim
+    plain = writes is None and ttls is None and cfg.allkeys
     for w in range(windows):
         a, b = int(edges[w]), int(edges[w + 1])
         before = (counts[0], counts[0] + counts[1])
@@ -144,7 +146,7 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
         out["hit_ratio"] = np.where(out["reads"] > 0, out.pop("hits") / np.maximum(out["reads"], 1), np.nan)
     return SimResult(policy=cfg.policy, maxmemory=cfg.maxmemory if maxmemory is not None else None,
                      max_keys=ks.max_keys, samples=cfg.samples, requests=n, hits=counts[0], misses=counts[1],
-                     writes=counts[2], evictions=ks.stats.evicted_keys, expired=ks.stats.expired_keys,
+                     writes=counts[2], rejected=counts[3], evictions=ks.stats.evicted_keys, expired=ks.stats.expired_keys,
                      keys=len(ks.dbs[0].keys), used_memory=ks.used_memory(),
                      duration=float(t[-1] - t[0]) if n else 0.0, series=out)
 
@@ -216,11 +218,12 @@ def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls
     ttl_list = ttls[a:b].tolist() if ttls is not None else None
     times = t[a:b].tolist()
     limit_keys = ks.max_keys
+    limited = limit_keys is not None or bool(cfg.maxmemory)
     for i, k in enumerate(key_list):
         now = times[i]
         ks.advance(now)
-        if limit_keys is not None or cfg.maxmemory:
-            perform_evictions(ks, now)  # before every command, like the server
+        # evictions run before every command; if they cannot free enough, SET gets OOM
+        ok = perform_evictions(ks, now) if limited else True
         size = entry if isinstance(entry, int) else entry[k]
         ttl = ttl_list[i] if ttl_list is not None else 0.0
         deadline = now * 1000.0 + ttl * 1000.0 if ttl > 0 else None
@@ -230,7 +233,9 @@ def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls
             present = False
         if write_list is not None and write_list[i]:
             counts[2] += 1
-            if present:
+            if not ok:
+                counts[3] += 1
+            elif present:
                 ks.touch(0, k, now)
                 ks.update(0, k, size, deadline)
             else:
@@ -241,8 +246,11 @@ def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls
             ks.touch(0, k, now)
         else:
             counts[1] += 1
-            ks.add(0, k, size, deadline, now)
-    if limit_keys is not None or cfg.maxmemory:
+            if ok:
+                ks.add(0, k, size, deadline, now)
+            else:
+                counts[3] += 1
+    if limited:
         perform_evictions(ks, times[-1] if times else 0.0)
 
 
