@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-BUDGET_S = 180
+BUDGET_S = float(os.environ.get("ENTROPY_LAB_BROWSER_BUDGET_S", 180))  # the issue: under 3 minutes
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 pytestmark = pytest.mark.browser
@@ -71,8 +71,9 @@ def series(request):
     assert paths == PATHS
     server = lab.JupyterLab(work / "root")
     try:
-        server.start()
+        server.launch()
         with lab.chromium(work / "profile") as context:
+            server.wait_ready()
             runner = lab.SeriesRunner(context, server, paths, shots)
             runner.started = started
             yield runner

@@ -2,7 +2,9 @@
 
 Used by tests/test_browser.py; also runnable by hand:
 
-    python tools/browser/lab.py [notebooks/00_watch_a_cache_decay.ipynb ...]
+    python tools/browser/lab.py [--binder] [notebooks/00_watch_a_cache_decay.ipynb ...]
+
+(--binder: launch JupyterLab through binder/start, so the notebooks run against its real Redis.)
 
 It never downloads a browser: it needs /usr/bin/chromium (apt-get install chromium) and the
 `playwright` Python package (see .ci/install-browser.sh).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -113,10 +116,16 @@ def _free_port() -> int:
 
 
 class JupyterLab:
-    """A JupyterLab server on loopback with a token and fresh config/data/runtime dirs."""
+    """A JupyterLab server on loopback with a token and fresh config/data/runtime dirs.
 
-    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
+    Kernels run in fake mode, unless `binder_start`: then the server is launched through
+    binder/start, as on Binder, and the notebooks run against the Redis it starts (stopped
+    with the server).
+    """
+
+    def __init__(self, root: Path, env: dict[str, str] | None = None, binder_start: bool = False) -> None:
         self.root = root
+        self.binder_start = binder_start
         self.port = _free_port()
         self.token = os.urandom(16).hex()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -134,6 +143,9 @@ class JupyterLab:
                    JUPYTER_RUNTIME_DIR=str(self.home / "runtime"), IPYTHONDIR=str(self.home / "ipython"),
                    ENTROPY_LAB_BACKEND="fake", PYTHONPATH=os.pathsep.join(
                        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        if self.binder_start:
+            del env["ENTROPY_LAB_BACKEND"]  # binder/start's ENTROPY_LAB_REDIS_URL picks the live backend
+            env["ENTROPY_LAB_REDIS_PORT"] = str(_free_port())
         env.update(self.extra_env)
         return env
 
@@ -144,17 +156,28 @@ class JupyterLab:
             path.write_text(json.dumps(values), encoding="utf-8")
 
     def start(self, timeout: float = 60) -> "JupyterLab":
+        """Launch the server and wait until it answers."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> "JupyterLab":
+        """Launch the server without waiting (start the browser meanwhile, then wait_ready)."""
         self.write_settings()
         command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip", "127.0.0.1",
-                   "--port", str(self.port), f"--ServerApp.token={self.token}",
+                   "--port", str(self.port), f"--IdentityProvider.token={self.token}",
                    f"--ServerApp.root_dir={self.root}", "--ServerApp.port_retries=0",
-                   "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+                   "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=", "--LabApp.extension_manager=readonly",
                    "--LanguageServerManager.autodetect=False"]
         if os.geteuid() == 0:
             command.append("--allow-root")
+        if self.binder_start:
+            command = ["/bin/bash", str(ROOT / "binder" / "start"), *command]
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(command, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, cwd=self.root, start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> "JupyterLab":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -197,7 +220,29 @@ class JupyterLab:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
+        if self.binder_start:
+            self.stop_binder_redis()
         shutil.rmtree(self.home, ignore_errors=True)
+
+    def binder_redis_url(self) -> str | None:
+        """The URL binder/start announced in the server log (binder_start only)."""
+        match = re.search(r"Redis ready at (redis://\S+)", self.log_tail(10_000))
+        return match.group(1) if match else None
+
+    def stop_binder_redis(self) -> None:
+        """Stop the daemonized Redis binder/start launched, by its pid."""
+        url = self.binder_redis_url()
+        if not url:
+            return
+        import redis
+
+        with contextlib.suppress(Exception):
+            client = redis.Redis.from_url(url, socket_timeout=2)
+            pid = int(client.info("server")["process_id"])
+            client.close()
+            os.kill(pid, signal.SIGTERM)
+            port = url.rsplit(":", 1)[1].split("/")[0]
+            Path(f"/tmp/entropy-lab-redis-{port}.log").unlink(missing_ok=True)
 
     def __enter__(self) -> "JupyterLab":
         return self.start()
@@ -501,6 +546,8 @@ def _screenshot(page, path: str, shots: Path) -> Path:
             "() => { const n = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-inner')"
             " || document.querySelector('.jp-NotebookPanel .jp-Notebook'); return n ? n.scrollHeight : 900; }")
         page.set_viewport_size({"width": 1280, "height": max(900, min(int(height) + 200, 16000))})
+        page.evaluate("() => document.querySelectorAll('.jp-NotebookPanel .jp-WindowedPanel-outer')"
+                      ".forEach((n) => { n.scrollTop = 0; })")
         page.wait_for_timeout(300)
     page.screenshot(path=str(target))
     return target
@@ -513,12 +560,16 @@ def main(argv: list[str]) -> int:
     if missing:
         print(missing)
         return 2
+    binder_start = "--binder" in argv  # run the kernels against binder/start's Redis, as on Binder
+    argv = [a for a in argv if a != "--binder"]
     sources = [Path(a).resolve() for a in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     shots = Path(os.environ.get("ENTROPY_LAB_SCREENSHOTS", ROOT / "artifacts" / "browser"))
     work = Path(tempfile.mkdtemp(prefix="entropy-lab-browser-"))
     try:
         paths = stage_notebooks(sources, work / "root")
-        with JupyterLab(work / "root") as lab, chromium(work / "profile") as context:
+        with JupyterLab(work / "root", binder_start=binder_start) as lab, chromium(work / "profile") as context:
+            if binder_start:
+                print(f"kernels use binder/start's Redis: {lab.binder_redis_url()}")
             runner = SeriesRunner(context, lab, paths, shots)
             for path in paths:
                 report = runner.run(path)
