@@ -337,3 +337,20 @@ def test_start_still_execs_without_redis_server(open_dir):
     assert "url=[]" in result.stdout, "without redis-server the lab must fall back to the fake (no URL)"
     assert "fake" in result.stderr
     assert seconds < 3
+
+
+# ---------------------------------------------------------------- the README's launch link
+
+def test_readme_binder_badge_opens_notebook_00():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s]+", readme)
+    if not links:
+        pytest.skip("README.md has no launch-binder badge yet")
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    for link in links:
+        query = parse_qs(urlsplit(link).query)
+        target = unquote(query.get("urlpath", query.get("labpath", [""]))[0])
+        notebook = target.removeprefix("lab/tree/")
+        assert notebook.endswith(".ipynb") and (ROOT / notebook).exists(), f"{link} opens {target!r}, not a notebook"
+        assert Path(notebook).name.startswith("00_"), f"the badge should open notebook 00, not {notebook}"

@@ -347,7 +347,7 @@ JS_RENDERED = f"""(path) => {{
     imagesBroken: images.filter((i) => i.complete && i.naturalWidth === 0).length,
     imagesPending: images.filter((i) => !i.complete).length,
     svgs: svgs.length,
-    sliders: node.querySelectorAll('.widget-slider .noUi-handle').length,
+    sliders: node.querySelectorAll('.jp-Cell-outputArea .widget-slider .noUi-handle').length,
   }};
 }}"""
 
@@ -494,7 +494,7 @@ def _run(page, path: str, report: NotebookReport, run_timeout: float) -> None:
     report.sliders = rendered["sliders"]
     if report.sliders:
         clock = time.monotonic()
-        report.interaction = _move_first_slider(page, path)
+        report.interaction = _try_sliders(page, path)
         report.phases["slider"] = time.monotonic() - clock
 
 
@@ -510,31 +510,62 @@ def _wait_rendered(page, path: str, timeout: float = 15) -> dict:
         time.sleep(0.2)
 
 
-def _move_first_slider(page, path: str, timeout: float = 10) -> str:
-    """Drag the first slider's handle to the right; wait for another output to change."""
-    handle = page.locator(".jp-NotebookPanel .widget-slider .noUi-handle").first
-    readout = page.locator(".jp-NotebookPanel .widget-slider").first.locator(".widget-readout")
+def _try_sliders(page, path: str, most: int = 3) -> str:
+    """Move sliders (up to `most`, in order) until one changes another output; say what happened."""
+    tried = []
+    sliders = page.locator(".jp-NotebookPanel .jp-Cell-outputArea .widget-slider")
+    for index in range(min(sliders.count(), most)):
+        outcome = _move_slider(page, path, sliders.nth(index))
+        if outcome.endswith("output changed"):
+            return f"slider {index + 1}: {outcome}"
+        tried.append(f"slider {index + 1}: {outcome}")
+    return "; ".join(tried) or "no slider"
+
+
+def _move_slider(page, path: str, slider, timeout: float = 4) -> str:
+    """Drag one slider's handle (keys if the drag did not move it); wait for another output to change.
+
+    A slider inside an interact_manual-style box changes nothing until its button is pressed:
+    if nothing changed, the button next to it is clicked once.
+    """
+    handle = slider.locator(".noUi-handle").first
+    readout = slider.locator(".widget-readout")
+
+    def value() -> str:
+        return readout.first.inner_text() if readout.count() else ""
+
     handle.scroll_into_view_if_needed()
-    before_value = readout.inner_text() if readout.count() else ""
-    before = page.evaluate(JS_FINGERPRINT, path)
+    before_value, before = value(), page.evaluate(JS_FINGERPRINT, path)
     box = handle.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2 + 80, box["y"] + box["height"] / 2, steps=8)
     page.mouse.up()
-    after_value = readout.inner_text() if readout.count() else ""
-    if after_value == before_value:  # a narrow slider: the keyboard works on every noUiSlider
+    for key in ("ArrowRight", "ArrowLeft"):  # a narrow slider, or one already at its maximum
+        if value() != before_value:
+            break
         handle.focus()
         for _ in range(3):
-            page.keyboard.press("ArrowRight")
-        after_value = readout.inner_text() if readout.count() else ""
+            page.keyboard.press(key)
+    moved = f"{before_value} -> {value()}"
+    if _changed(page, path, before, timeout):
+        return f"{moved}: output changed"
+    button = slider.locator("xpath=ancestor::div[contains(@class, 'widget-interact')][1]//button")
+    if button.count():
+        button.first.click()
+        if _changed(page, path, before, timeout):
+            return f"{moved} + button: output changed"
+    return f"{moved}: NO output change"
+
+
+def _changed(page, path: str, before: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if page.evaluate(JS_FINGERPRINT, path) != before:
             _wait_rendered(page, path, timeout=5)
-            return f"slider {before_value} -> {after_value}: output changed"
+            return True
         time.sleep(0.2)
-    return f"slider {before_value} -> {after_value}: NO output change"
+    return False
 
 
 def _screenshot(page, path: str, shots: Path) -> Path:
