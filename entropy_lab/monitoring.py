@@ -1,0 +1,859 @@
+"""Monitoring a Redis cache: INFO snapshots, interval metrics, a sampler, dashboards, alerts, SCAN sampling.
+
+The pieces, in the order notebook 05 uses them:
+
+- `snapshot(client)`: the INFO fields that matter, with the lab-clock time they were read at.
+  `FIELDS` says what each field means and whether the fake twin models it.
+- `interval_hit_ratio(before, after)` and `rates(before, after)`: numbers over an interval, from
+  the difference of two snapshots (INFO counters count since the server started).
+- `Workload`: a seeded cache-aside workload whose knobs produce each entropy signature on purpose.
+- `Sampler` and `run(...)`: poll INFO at a fixed interval into a `Series` (rows of plain dicts),
+  driving the workload in lockstep so fake-mode runs are identical every time.
+- `plot_dashboard(series)`: the static dashboard figure; `LiveDashboard`: the same figure, redrawn
+  while a background thread runs the workload, with start and stop buttons.
+- `Threshold`, `RateOfChange`, `evaluate(...)`, `alert_matrix(...)`: alert rules as code.
+- `sample_keyspace(client, ...)`: a non-blocking SCAN sample of TTLs and key sizes (MEMORY USAGE),
+  in the spirit of `redis-cli --bigkeys` and `--memkeys`.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import math
+import threading
+import time as _time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import redis
+
+from . import clock as lab_clock
+from . import plots
+from .backends import backend_of, sandbox
+from .errors import LabError
+from .namespaces import Namespace, namespace
+from .tables import Table, table
+
+MiB = 1024 * 1024
+INTERVAL = 0.1  # seconds between samples: the same on the virtual and on the real clock
+
+# --------------------------------------------------------------------------------------------
+# INFO fields
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """What an INFO field means, its section, and how the fake twin treats it."""
+
+    section: str
+    meaning: str
+    twin: str  # "modelled", or what the twin reports instead
+
+
+FIELDS: dict[str, Field] = {
+    "used_memory": Field("memory", "bytes Redis allocated: keys, values, tables, client buffers",
+                         "modelled"),
+    "used_memory_rss": Field("memory", "bytes the OS gave the process (resident set)",
+                             "not modelled: used_memory + a fixed 12 MiB"),
+    "mem_fragmentation_ratio": Field("memory", "used_memory_rss / used_memory; far above 1.5 wastes RAM",
+                                     "not modelled: follows the fixed RSS"),
+    "used_memory_peak": Field("memory", "the highest used_memory since start", "modelled"),
+    "maxmemory": Field("memory", "the limit that triggers eviction (0 = none)", "modelled"),
+    "maxmemory_policy": Field("memory", "what happens at the limit: evict (which keys) or refuse",
+                              "modelled"),
+    "keyspace_hits": Field("stats", "lookups that found the key (since start)", "modelled"),
+    "keyspace_misses": Field("stats", "lookups that did not (since start)", "modelled"),
+    "expired_keys": Field("stats", "keys removed because their TTL passed (since start)", "modelled"),
+    "evicted_keys": Field("stats", "keys removed to stay under maxmemory (since start)", "modelled"),
+    "total_commands_processed": Field("stats", "commands served since start", "modelled"),
+    "instantaneous_ops_per_sec": Field("stats", "ops/s over Redis's last ~1.6 s of samples",
+                                       "not modelled: always 0 (use total_commands_processed deltas)"),
+    "connected_clients": Field("clients", "client connections open now", "modelled"),
+}
+
+COUNTERS = ("keyspace_hits", "keyspace_misses", "expired_keys", "evicted_keys", "total_commands_processed")
+
+
+def snapshot(client: redis.Redis) -> dict[str, Any]:
+    """The fields of `FIELDS` from one INFO call, plus `t` (lab clock), `keys` and `expires`.
+
+    Counters count since the server started (or the last CONFIG RESETSTAT): compare two
+    snapshots for anything per interval.
+    """
+    info = client.info()
+    snap: dict[str, Any] = {"t": lab_clock.now()}
+    for name in FIELDS:
+        snap[name] = info.get(name)
+    dbs = [v for k, v in info.items() if k.startswith("db") and isinstance(v, dict)]
+    snap["keys"] = sum(int(db.get("keys", 0)) for db in dbs)
+    snap["expires"] = sum(int(db.get("expires", 0)) for db in dbs)
+    return snap
+
+
+def explain(snap: dict[str, Any], fields: Iterable[str] | None = None, fake: bool | None = None) -> Table:
+    """A table of INFO fields: value, meaning and (in fake mode) whether the twin models it."""
+    names = list(fields) if fields is not None else list(FIELDS)
+    show_twin = True if fake is None else fake
+    headers = ["field", "value", "meaning"] + (["in the fake twin"] if show_twin else [])
+    rows = []
+    for name in names:
+        note = FIELDS[name]
+        row = [name, snap.get(name), note.meaning] + ([note.twin] if show_twin else [])
+        rows.append(row)
+    return table(headers, rows)
+
+
+def hit_ratio(hits: float, misses: float) -> float | None:
+    """hits / (hits + misses), or None when there were no lookups."""
+    lookups = hits + misses
+    return hits / lookups if lookups > 0 else None
+
+
+def _delta(before: dict[str, Any], after: dict[str, Any], name: str) -> int:
+    change = int(after[name]) - int(before[name])
+    if change < 0:
+        raise LabError(f"{name} went down between the two snapshots (a restart or CONFIG RESETSTAT): "
+                       "take a new 'before' snapshot and measure again.")
+    return change
+
+
+def interval_hit_ratio(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """The hit ratio of the lookups made BETWEEN two snapshots (None if there were none)."""
+    return hit_ratio(_delta(before, after, "keyspace_hits"), _delta(before, after, "keyspace_misses"))
+
+
+def since_start_hit_ratio(snap: dict[str, Any]) -> float | None:
+    """The hit ratio since the server started: what INFO gives you directly, and what hides change."""
+    return hit_ratio(int(snap["keyspace_hits"]), int(snap["keyspace_misses"]))
+
+
+def rates(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    """Per-second rates between two snapshots: hits, misses, evictions, expirations, commands."""
+    dt = round(float(after["t"]) - float(before["t"]), 6)  # to the microsecond: no float noise in rates
+    if dt <= 0:
+        raise LabError("the two snapshots were taken at the same time: wait (lab.sleep) between them.")
+    return {
+        "hits_per_s": _delta(before, after, "keyspace_hits") / dt,
+        "misses_per_s": _delta(before, after, "keyspace_misses") / dt,
+        "evicted_per_s": _delta(before, after, "evicted_keys") / dt,
+        "expired_per_s": _delta(before, after, "expired_keys") / dt,
+        "ops_per_s": _delta(before, after, "total_commands_processed") / dt,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Latency: measured on a real server, modelled in fake mode
+# --------------------------------------------------------------------------------------------
+
+# Calibrated on redis-server 7.0.15 over loopback with redis-py on a busy 2-core machine:
+# a small GET/SET about 0.1-0.5 ms round trip, a 2 MB GET about 50 ms, KEYS over 20k keys 1.5-7 ms.
+MODEL_BASE_MS = 0.1
+MODEL_MS_PER_MB = 25.0
+MODEL_MS_PER_KEY_SCANNED = 0.0002
+
+
+def modelled_latency_ms(payload_bytes: int = 0, keys_scanned: int = 0) -> float:
+    """The fake mode's latency for one command: a round trip, plus bytes moved, plus keys scanned.
+
+    An embedded fake runs inside this Python process, so its wall-clock timings measure Python,
+    not Redis, and change from run to run; this cost model is deterministic instead.
+    """
+    return MODEL_BASE_MS + MODEL_MS_PER_MB * payload_bytes / 1e6 + MODEL_MS_PER_KEY_SCANNED * keys_scanned
+
+
+class LatencyLog:
+    """Latencies (ms) of the commands a workload sent since the last `drain()` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._values: list[float] = []
+        self._lock = threading.Lock()
+
+    def add(self, ms: float) -> None:
+        with self._lock:
+            self._values.append(ms)
+
+    def drain(self) -> list[float]:
+        with self._lock:
+            values, self._values = self._values, []
+        return values
+
+
+def percentiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """(p50, p99, max) of `values` in the same unit, NaN when empty."""
+    if not len(values):
+        return (math.nan, math.nan, math.nan)
+    arr = np.asarray(values, dtype=float)
+    return (float(np.percentile(arr, 50)), float(np.percentile(arr, 99)), float(arr.max()))
+
+
+# --------------------------------------------------------------------------------------------
+# A workload whose knobs produce each entropy signature
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A seeded cache-aside workload, one tick at a time.
+
+    Each tick: `requests` reads of catalog items (Zipf-skewed) through the cache (GET, then SET
+    with a TTL on a miss), and `sessions` new session keys written. Knobs that break it:
+    `session_ttl=None` (memory creep), `grow_at` (the catalog grows to `grow_to` items of
+    `grown_value_bytes`: the working set outgrows memory),
+    `shift_at` (the hot set moves), `ttl_jitter=0` (every key expires together: a stampede),
+    `incident` (ticks that read a big key and run KEYS: a latency spike).
+    """
+
+    items: int = 300
+    skew: float = 1.0
+    requests: int = 60
+    value_bytes: int = 300
+    item_ttl: float = 2.0
+    ttl_jitter: float = 0.5
+    sessions: int = 6
+    session_bytes: int = 5000
+    session_ttl: float | None = 0.5
+    grow_at: int | None = None
+    grow_to: int = 3000
+    grown_value_bytes: int = 16000
+    shift_at: int | None = None
+    incident: tuple[int, ...] = ()
+    big_key_bytes: int = 1_000_000
+    big_reads: int = 4
+    seed: int = 5
+    lesson: str = "05"
+
+    def but(self, **changes: Any) -> "Workload":
+        """A copy with some knobs changed, e.g. `healthy.but(session_ttl=None)`."""
+        return dataclasses.replace(self, **changes)
+
+    def start(self, client: redis.Redis) -> "WorkloadRun":
+        """A run of this workload on `client` (its keys under the lesson's namespace)."""
+        return WorkloadRun(self, client)
+
+
+class WorkloadRun:
+    """The state of one workload on one server: counters, its random stream, its latency log."""
+
+    def __init__(self, spec: Workload, client: redis.Redis) -> None:
+        self.spec = spec
+        self.client = client
+        self.ns: Namespace = namespace(client, spec.lesson)
+        self.rng = np.random.default_rng(spec.seed)
+        self.latency = LatencyLog()
+        self.modelled = backend_of(client) == "fake"
+        self.tick = 0
+        self.session_counter = 0
+        self.source_reads = 0  # misses that went to the source of truth
+        self.value = "v" * spec.value_bytes
+        self.grown_value = "g" * spec.grown_value_bytes
+        self._probs: dict[int, np.ndarray] = {}
+
+    # -- helpers
+    def _zipf(self, n: int) -> np.ndarray:
+        if n not in self._probs:
+            weights = 1.0 / np.arange(1, n + 1) ** self.spec.skew
+            self._probs[n] = weights / weights.sum()
+        return self._probs[n]
+
+    def _timed(self, fn: Callable[[], Any], payload: Callable[[Any], int] = lambda _: 0,
+               scanned: int = 0) -> Any:
+        if self.modelled:
+            result = fn()
+            self.latency.add(modelled_latency_ms(payload(result), scanned))
+            return result
+        began = _time.perf_counter()
+        result = fn()
+        self.latency.add((_time.perf_counter() - began) * 1000)
+        return result
+
+    def _ttl_ms(self) -> int:
+        jitter = self.spec.ttl_jitter
+        factor = 1.0 + (self.rng.uniform(-jitter, jitter) if jitter else 0.0)
+        return max(1, int(round(self.spec.item_ttl * factor * 1000)))
+
+    def catalog_size(self) -> int:
+        s = self.spec
+        if s.grow_at is not None and self.tick >= s.grow_at:
+            return s.grow_to
+        return s.items
+
+    def _item(self, rank: int, n: int) -> int:
+        s = self.spec
+        if s.shift_at is not None and self.tick >= s.shift_at:
+            return rank + s.items  # the popular items are now ones that were never cached
+        return rank
+
+    # -- what a tick does
+    def prewarm(self) -> None:
+        """Fill the cache with every catalog item at the same moment (a deploy's cache warmer)."""
+        pipe = self.client.pipeline(transaction=False)
+        for item in range(self.spec.items):
+            pipe.set(self.ns.key("item", item), self.value, px=self._ttl_ms())
+        pipe.execute()
+
+    def step(self) -> None:
+        """One tick of traffic."""
+        s, r = self.spec, self.client
+        n = self.catalog_size()
+        ranks = self.rng.choice(n, size=s.requests, p=self._zipf(n))
+        for rank in ranks:
+            item = self._item(int(rank), n)
+            key = self.ns.key("item", item)
+            if self._timed(lambda: r.get(key), payload=lambda v: len(v or "")) is None:
+                self.source_reads += 1
+                value = self.grown_value if n > s.items and item >= s.items else self.value
+                self._timed(lambda: r.set(key, value, px=self._ttl_ms()), payload=lambda _: len(value))
+        for _ in range(s.sessions):
+            self.session_counter += 1
+            key = self.ns.key("session", self.session_counter)
+            px = None if s.session_ttl is None else int(s.session_ttl * 1000)
+            self._timed(lambda: r.set(key, "s" * s.session_bytes, px=px), payload=lambda _: s.session_bytes)
+        if self.tick in s.incident:
+            self._incident()
+        elif s.incident and self.tick == max(s.incident) + 1:
+            r.delete(self.ns.key("feed"))  # the rollback removes the big key
+        self.tick += 1
+
+    def _incident(self) -> None:
+        s, r, big = self.spec, self.client, self.ns.key("feed")
+        if self.tick == min(s.incident):
+            r.set(big, "f" * s.big_key_bytes)  # someone caches the whole product feed in one key
+        for _ in range(s.big_reads):
+            self._timed(lambda: r.get(big), payload=lambda v: len(v or ""))
+        keys_here = r.dbsize()
+        self._timed(lambda: r.keys(self.ns.pattern("nothing:*")), scanned=keys_here)
+
+
+def slowlog_entries(client: redis.Redis, count: int = 10) -> list[tuple[str, float]] | None:
+    """(command, server-side ms) of the slowest recent commands, or None if the server has no SLOWLOG.
+
+    SLOWLOG times only the command's execution inside Redis (no network, no queueing); it keeps
+    commands slower than `slowlog-log-slower-than` microseconds (10 ms by default).
+    """
+    try:
+        entries = client.slowlog_get(count)
+    except redis.ResponseError:
+        return None  # the embedded fake has no SLOWLOG
+    out = []
+    for entry in entries:
+        command = entry.get("command", b"")
+        command = command.decode(errors="replace") if isinstance(command, bytes) else str(command)
+        out.append((command[:60], entry["duration"] / 1000))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Sampling into a time series
+# --------------------------------------------------------------------------------------------
+
+COLUMNS = ("t", "hit_ratio", "hits_per_s", "misses_per_s", "ops_per_s", "evicted_per_s", "expired_per_s",
+           "used_memory_mib", "keys", "expires", "latency_p50_ms", "latency_p99_ms", "latency_max_ms")
+
+
+class Series:
+    """A tidy time series: one dict per sample, all with the same keys (see `COLUMNS`)."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), name: str = "") -> None:
+        self.rows: list[dict[str, Any]] = list(rows)
+        self.name = name
+
+    def append(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+
+    def column(self, name: str) -> np.ndarray:
+        """One column as a float array (None becomes NaN)."""
+        if self.rows and name not in self.rows[0]:
+            raise LabError(f"the series has no column {name!r}: choose one of {', '.join(self.rows[0])}.")
+        return np.array([math.nan if row[name] is None else row[name] for row in self.rows], dtype=float)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+    def table(self, columns: Sequence[str] = ("t", "hit_ratio", "used_memory_mib", "evicted_per_s",
+                                               "expired_per_s", "latency_p99_ms"), every: int = 1) -> Table:
+        """Some columns of every `every`-th sample as a table."""
+        return table(list(columns), [[row[c] for c in columns] for row in self.rows[::every]])
+
+    def __repr__(self) -> str:
+        return f"Series({self.name!r}, {len(self)} samples)"
+
+
+class Sampler:
+    """Polls INFO into a `Series`; each row covers the interval since the previous sample."""
+
+    def __init__(self, client: redis.Redis, latency: LatencyLog | None = None, name: str = "") -> None:
+        self.client = client
+        self.latency = latency
+        self.series = Series(name=name)
+        self.first: dict[str, Any] | None = None
+        self.last: dict[str, Any] | None = None
+
+    def sample(self) -> dict[str, Any] | None:
+        """Take a snapshot; returns the new row (None for the very first, baseline snapshot)."""
+        snap = snapshot(self.client)
+        if self.last is None:
+            self.first = self.last = snap
+            if self.latency is not None:
+                self.latency.drain()
+            return None
+        before, self.last = self.last, snap
+        p50, p99, top = percentiles(self.latency.drain() if self.latency is not None else [])
+        row = {"t": round(snap["t"] - self.first["t"], 6), "hit_ratio": interval_hit_ratio(before, snap)}
+        row.update(rates(before, snap))
+        row.update({"used_memory_mib": int(snap["used_memory"]) / MiB, "keys": snap["keys"],
+                    "expires": snap["expires"], "latency_p50_ms": p50, "latency_p99_ms": p99,
+                    "latency_max_ms": top})
+        self.series.append(row)
+        return row
+
+
+def run(client: redis.Redis, workload: Workload, ticks: int = 30, interval: float = INTERVAL,
+        prewarm: bool = True, name: str = "") -> Series:
+    """Drive `workload` and a sampler in lockstep: a tick of traffic, wait out the interval, sample.
+
+    In fake mode the wait is virtual, so the series is identical on every run. On a real server
+    the sampler keeps a fixed cadence (it sleeps what is left of each interval).
+    """
+    state = workload.start(client)
+    if prewarm:
+        state.prewarm()
+    sampler = Sampler(client, state.latency, name=name)
+    sampler.sample()
+    start = lab_clock.now()
+    for tick in range(ticks):
+        state.step()
+        lab_clock.sleep(max(0.0, start + (tick + 1) * interval - lab_clock.now()))
+        sampler.sample()
+    sampler.series.source_reads = state.source_reads
+    return sampler.series
+
+
+# --------------------------------------------------------------------------------------------
+# The dashboard figure (static) and the live dashboard
+# --------------------------------------------------------------------------------------------
+
+PANELS = {
+    "hit_ratio": ("hit ratio (per interval)", "share of lookups", [("hit_ratio", "hit ratio", "cache")]),
+    "memory": ("memory", "used_memory (MiB)", [("used_memory_mib", "used_memory", "truth")]),
+    "evictions": ("evictions", "keys/s", [("evicted_per_s", "evicted keys/s", "stale")]),
+    "expirations": ("expirations", "keys/s", [("expired_per_s", "expired keys/s", "load")]),
+    "misses": ("load on the source", "misses/s", [("misses_per_s", "misses/s", "stale")]),
+    "latency": ("latency", "ms (log scale)", [("latency_p50_ms", "p50", "cache"), ("latency_p99_ms", "p99", "stale"),
+                                              ("latency_max_ms", "max", "neutral")]),
+}
+
+
+def draw_dashboard(axes, series: Series, panels: Sequence[str] = tuple(PANELS), baseline: Series | None = None,
+                   firings: Sequence["Firing"] = (), latency_note: str = "") -> None:
+    """Draw `panels` of `series` on `axes` (one per panel); a baseline run shows in grey."""
+    t = series.column("t")
+    for ax, panel in zip(np.ravel(axes), panels):
+        title, ylabel, lines = PANELS[panel]
+        ax.set_title(title + (f" {latency_note}" if panel == "latency" and latency_note else ""), fontsize=10)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("time (s)")
+        if baseline is not None:
+            column = lines[0][0] if panel != "latency" else "latency_p99_ms"
+            ax.plot(baseline.column("t"), baseline.column(column), color=plots.COLORS["neutral"], alpha=0.45,
+                    linewidth=1.5, label=f"{baseline.name or 'baseline'}")
+        for column, label, colour in lines:
+            ax.plot(t, series.column(column), color=plots.COLORS[colour], linewidth=1.8, label=label)
+        if panel == "hit_ratio":
+            ax.set_ylim(0, 1.02)
+        elif panel == "latency":
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+        for firing in firings:
+            if panel in PANEL_OF.get(firing.metric, ()):
+                ax.axvspan(firing.start, firing.end, color=plots.COLORS["stale"], alpha=0.12)
+        if len(lines) > 1 or baseline is not None:
+            ax.legend(fontsize=8, loc="upper left")
+
+
+PANEL_OF = {"hit_ratio": ("hit_ratio",), "used_memory_mib": ("memory",), "evicted_per_s": ("evictions",),
+            "expired_per_s": ("expirations",), "misses_per_s": ("misses",), "latency_p50_ms": ("latency",),
+            "latency_p99_ms": ("latency",), "latency_max_ms": ("latency",)}
+
+
+def _grid(panels: Sequence[str]) -> tuple[int, int]:
+    n = len(panels)
+    return (1, n) if n <= 2 else ((n + 1) // 2, 2)
+
+
+def latency_note(client_or_backend: Any) -> str:
+    """'(modelled)' in fake mode, '(measured by the client)' otherwise."""
+    name = client_or_backend if isinstance(client_or_backend, str) else backend_of(client_or_backend)
+    return "(modelled)" if name == "fake" else "(client-side)"
+
+
+def plot_dashboard(series: Series, title: str = "Cache dashboard", panels: Sequence[str] = tuple(PANELS),
+                   baseline: Series | None = None, firings: Sequence["Firing"] = (), backend: str = "fake"):
+    """The dashboard of `series` as a figure (shown inline; returns the figure)."""
+    nrows, ncols = _grid(panels)
+    fig, axes = plots.new_figure(title, "time (s)", "", ncols=ncols, nrows=nrows,
+                                 figsize=(7.5, 2.3 * nrows + 0.4))
+    draw_dashboard(axes, series, panels, baseline, firings, latency_note(backend))
+    for ax in np.ravel(axes)[len(panels):]:
+        ax.set_visible(False)
+    plots.show(fig)
+    return fig
+
+
+def render_png(series: Series, title: str, panels: Sequence[str] = tuple(PANELS), note: str = "") -> bytes:
+    """The dashboard as PNG bytes, drawn without pyplot (safe from a background thread)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    nrows, ncols = _grid(panels)
+    with matplotlib.rc_context(plots.STYLE):
+        fig = Figure(figsize=(7.5, 2.3 * nrows + 0.4), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols)
+        fig.suptitle(title)
+        if len(series):
+            draw_dashboard(axes, series, panels, latency_note=note)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+class LiveDashboard:
+    """Runs `workload` in a background thread on its own sandbox server and redraws the dashboard.
+
+    `start()` / `stop()` (or the buttons of `widget`) control it; `join()` waits for a run with
+    `max_ticks` to end. The thread closes its sandbox when it ends; after `stop()` or `join()`
+    no thread of the dashboard is left running.
+    """
+
+    THREAD_NAME = "entropy-lab-dashboard"
+
+    def __init__(self, workload: Workload, config: dict[str, Any] | None = None, interval: float = INTERVAL,
+                 max_ticks: int | None = None, pace: float = 0.05, redraw_every: float = 1.0,
+                 title: str = "Live cache dashboard") -> None:
+        self.workload = workload
+        self.config = dict(config or {})
+        self.interval = interval
+        self.max_ticks = max_ticks
+        self.pace = pace  # real seconds between ticks in fake mode, so you can watch it move
+        self.redraw_every = redraw_every  # real seconds between redraws (a redraw costs ~0.3 s)
+        self._drawn_at = 0.0
+        self.title = title
+        self.series = Series(name="live")
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._widget = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start a new run (a fresh sandbox server); does nothing if one is running."""
+        if self.running:
+            return
+        self._stop.clear()
+        self.series = Series(name="live")
+        self.error = None
+        self._thread = threading.Thread(target=self._loop, name=self.THREAD_NAME, daemon=True)
+        self._thread.start()
+        self._status("running")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the run and wait for its thread to end."""
+        self._stop.set()
+        self.join(timeout)
+
+    def join(self, timeout: float | None = 120.0) -> None:
+        """Wait until the run ends (by `stop()` or after `max_ticks`)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise LabError("the dashboard thread did not stop in time: call dash.stop() again.")
+            self._thread = None
+        if self.error is not None:
+            raise LabError(f"the dashboard's workload failed: {self.error}")
+        self._status(f"stopped after {len(self.series)} samples")
+
+    def _loop(self) -> None:
+        try:
+            with sandbox(**self.config) as client:
+                note = latency_note(client)
+                state = self.workload.start(client)
+                state.prewarm()
+                sampler = Sampler(client, state.latency, name="live")
+                self.series = sampler.series
+                sampler.sample()
+                start, tick = lab_clock.now(), 0
+                while not self._stop.is_set() and (self.max_ticks is None or tick < self.max_ticks):
+                    state.step()
+                    tick += 1
+                    lab_clock.sleep(max(0.0, start + tick * self.interval - lab_clock.now()))
+                    sampler.sample()
+                    if _time.monotonic() - self._drawn_at >= self.redraw_every:
+                        self._draw(note)
+                    if lab_clock.active().virtual:
+                        self._stop.wait(self.pace)
+                self._draw(note)
+        except BaseException as exc:  # reported by join(); a thread must not die silently
+            self.error = exc
+
+    def _draw(self, note: str) -> None:
+        self._drawn_at = _time.monotonic()
+        if self._widget is not None:
+            self._image.value = render_png(self.series, self.title, note=note)
+
+    def _status(self, text: str) -> None:
+        if self._widget is not None:
+            self._label.value = text
+
+    @property
+    def widget(self):
+        """Start/stop buttons, a status line and the live figure (ipywidgets)."""
+        if self._widget is None:
+            import ipywidgets as widgets
+
+            start = widgets.Button(description="Start", icon="play", button_style="success")
+            stop = widgets.Button(description="Stop", icon="stop", button_style="danger")
+            start.on_click(lambda _: self.start())
+            stop.on_click(lambda _: self.stop())
+            self._label = widgets.Label("running" if self.running else "ready")
+            self._image = widgets.Image(format="png")
+            self._widget = widgets.VBox([widgets.HBox([start, stop, self._label]), self._image])
+        return self._widget
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def dashboard_threads() -> list[threading.Thread]:
+    """Dashboard threads still alive in this process (should be none after stop)."""
+    return [t for t in threading.enumerate() if t.name == LiveDashboard.THREAD_NAME and t.is_alive()]
+
+
+# --------------------------------------------------------------------------------------------
+# Alert rules as code
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Fires when `metric` is above `above` (or below `below`) for `for_` samples in a row."""
+
+    name: str
+    metric: str
+    above: float | None = None
+    below: float | None = None
+    for_: int = 1
+
+    def breaches(self, series: Series) -> list[bool]:
+        values = series.column(self.metric)
+        out = []
+        for v in values:
+            hit = not math.isnan(v) and ((self.above is not None and v > self.above)
+                                          or (self.below is not None and v < self.below))
+            out.append(bool(hit))
+        return out
+
+    def describe(self) -> str:
+        cond = f"> {self.above:g}" if self.above is not None else f"< {self.below:g}"
+        return f"{self.metric} {cond}" + (f" for {self.for_} samples" if self.for_ > 1 else "")
+
+
+@dataclass(frozen=True)
+class RateOfChange:
+    """Fires when `metric` changes faster than `above` per second (or falls faster than `below`,
+    a negative number) over the last `window` samples, for `for_` samples in a row."""
+
+    name: str
+    metric: str
+    above: float | None = None
+    below: float | None = None
+    window: int = 1
+    for_: int = 1
+
+    def slopes(self, series: Series) -> np.ndarray:
+        values, t = series.column(self.metric), series.column("t")
+        out = np.full(len(values), np.nan)
+        for i in range(self.window, len(values)):
+            dt = t[i] - t[i - self.window]
+            if dt > 0:
+                out[i] = (values[i] - values[i - self.window]) / dt
+        return out
+
+    def breaches(self, series: Series) -> list[bool]:
+        out = []
+        for s in self.slopes(series):
+            hit = not math.isnan(s) and ((self.above is not None and s > self.above)
+                                          or (self.below is not None and s < self.below))
+            out.append(bool(hit))
+        return out
+
+    def describe(self) -> str:
+        cond = f"> {self.above:g}/s" if self.above is not None else f"< {self.below:g}/s"
+        over = f" over {self.window} samples" if self.window > 1 else ""
+        return f"change of {self.metric} {cond}{over}" + (f" for {self.for_} samples" if self.for_ > 1 else "")
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One alert: `rule` fired from time `start` to `end` (seconds into the run)."""
+
+    rule: str
+    metric: str
+    start: float
+    end: float
+
+
+def rule_name(rule: Any) -> str:
+    return getattr(rule, "name", None) or getattr(rule, "__name__", None) or type(rule).__name__
+
+
+def evaluate(rules: Iterable[Any], series: Series) -> list[Firing]:
+    """Every firing of every rule on `series`, in time order.
+
+    A rule is a `Threshold`, a `RateOfChange`, or anything with `.breaches(series)` (one bool per
+    sample) and optionally `.for_`; a plain function `f(series) -> list[bool]` works too.
+    """
+    t = series.column("t")
+    firings: list[Firing] = []
+    for rule in rules:
+        breaches = rule.breaches(series) if hasattr(rule, "breaches") else rule(series)
+        breaches = [bool(b) for b in breaches]
+        if len(breaches) != len(series):
+            raise LabError(f"rule {rule_name(rule)!r} gave {len(breaches)} answers for {len(series)} samples: "
+                           "return one True/False per sample.")
+        need = max(1, int(getattr(rule, "for_", 1)))
+        run_length, open_at = 0, None
+        for i, hit in enumerate(breaches):
+            run_length = run_length + 1 if hit else 0
+            if run_length == need:
+                open_at = i
+            if open_at is not None and (not hit or i == len(breaches) - 1):
+                last = i if hit else i - 1
+                firings.append(Firing(rule_name(rule), getattr(rule, "metric", ""), float(t[open_at]), float(t[last])))
+                open_at = None
+    return sorted(firings, key=lambda f: (f.start, f.rule))
+
+
+def fired(rules: Iterable[Any], series: Series) -> set[str]:
+    """Names of the rules that fired at least once on `series`."""
+    return {f.rule for f in evaluate(rules, series)}
+
+
+def firing_table(firings: Sequence[Firing]) -> Table:
+    """Which rule fired when (times in seconds into the run)."""
+    return table(["rule", "metric", "fired at (s)", "until (s)"],
+                 [[f.rule, f.metric, f.start, f.end] for f in firings])
+
+
+def alert_matrix(runs: dict[str, Series], rules: Sequence[Any]) -> Table:
+    """Runs down, rules across: when each rule first fired on each run ('-' = stayed quiet)."""
+    rows = []
+    for name, series in runs.items():
+        first: dict[str, float] = {}
+        for f in evaluate(rules, series):
+            first.setdefault(f.rule, f.start)
+        rows.append([name] + [f"{first[rule_name(r)]:.1f} s" if rule_name(r) in first else "-" for r in rules])
+    return table(["run"] + [rule_name(r) for r in rules], rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Keyspace analysis by SCAN sampling
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class KeyspaceSample:
+    """What a SCAN sample saw: TTLs, sizes and the biggest keys."""
+
+    total_keys: int
+    sampled: int
+    batches: int
+    no_ttl: int
+    ttls_s: np.ndarray
+    sizes: dict[str, int] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    persistent: set[str] = field(default_factory=set)
+
+    @property
+    def no_ttl_share(self) -> float:
+        return self.no_ttl / self.sampled if self.sampled else 0.0
+
+    def biggest(self, top: int = 5) -> list[tuple[str, str, int]]:
+        """(key, type, bytes) of the `top` biggest sampled keys by MEMORY USAGE (like --memkeys)."""
+        ranked = sorted(self.sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return [(key, self.types.get(key, "?"), size) for key, size in ranked]
+
+    def biggest_table(self, top: int = 5, ns: Namespace | None = None) -> Table:
+        return table(["key", "type", "MEMORY USAGE (bytes)"],
+                     [[ns.name(k) if ns else k, typ, size] for k, typ, size in self.biggest(top)])
+
+    def bytes_without_ttl(self) -> int:
+        """Bytes (MEMORY USAGE) of sampled keys that have no TTL."""
+        return sum(self.sizes[key] for key in self.persistent)
+
+    def summary(self) -> Table:
+        ttls = self.ttls_s
+        rows = [["keys in the database (DBSIZE)", self.total_keys], ["keys sampled", self.sampled],
+                ["SCAN calls", self.batches], ["share without a TTL", self.no_ttl_share]]
+        if len(ttls):
+            rows += [["median TTL left (s)", float(np.median(ttls))], ["max TTL left (s)", float(ttls.max())]]
+        return table(["measure", "value"], rows)
+
+
+def sample_keyspace(client: redis.Redis, match: str | None = None, sample: int = 1000,
+                    count: int = 100) -> KeyspaceSample:
+    """Look at up to `sample` keys by SCAN (`count` per call), never with KEYS.
+
+    For each key: its TTL (PTTL) and MEMORY USAGE, fetched in one pipeline per SCAN batch, so the
+    server answers many small commands instead of one that blocks it. On a live server pass the
+    namespace's `match` pattern.
+    """
+    total = int(client.dbsize())
+    cursor, batches, found = 0, 0, {}
+    while True:  # SCAN may return a key twice and an empty batch before the end: both are legal
+        cursor, keys = client.scan(cursor=cursor, match=match, count=count)
+        batches += 1
+        found.update(dict.fromkeys(keys))
+        if cursor == 0 or len(found) >= sample:
+            break
+    seen = list(found)[:sample]
+    sizes: dict[str, int] = {}
+    types: dict[str, str] = {}
+    persistent: set[str] = set()
+    ttls: list[float] = []
+    for i in range(0, len(seen), count):
+        chunk = seen[i:i + count]
+        pipe = client.pipeline(transaction=False)
+        for key in chunk:
+            pipe.pttl(key)
+            pipe.type(key)
+            pipe.memory_usage(key)
+        answers = pipe.execute()
+        for j, key in enumerate(chunk):
+            pttl, typ, size = answers[3 * j:3 * j + 3]
+            if pttl == -2 or size is None:
+                continue  # expired or deleted between SCAN and the pipeline
+            types[key] = typ
+            sizes[key] = int(size)
+            if pttl == -1:
+                persistent.add(key)
+            else:
+                ttls.append(pttl / 1000)
+    return KeyspaceSample(total, len(sizes), batches, len(persistent), np.array(sorted(ttls)), sizes,
+                          types, persistent)

@@ -1,0 +1,263 @@
+"""entropy_lab.monitoring: INFO helpers, the sampler, alert rules, SCAN sampling, the live dashboard."""
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+
+import entropy_lab as lab
+from entropy_lab import monitoring as mon
+from entropy_lab.checks import check_interval_hit_ratio, check_memory_creep_alert
+from entropy_lab.errors import LabError
+
+SANDBOX = dict(maxmemory="3mb", maxmemory_policy="allkeys-lru")
+
+
+def snap(t, hits, misses, evicted=0, expired=0, commands=0):
+    return {"t": t, "keyspace_hits": hits, "keyspace_misses": misses, "evicted_keys": evicted,
+            "expired_keys": expired, "total_commands_processed": commands}
+
+
+def series_of(values, metric="x", dt=0.1):
+    return mon.Series([{"t": round((i + 1) * dt, 6), metric: v} for i, v in enumerate(values)])
+
+
+# --- INFO helpers -------------------------------------------------------------------------
+
+def test_interval_hit_ratio_uses_deltas_not_since_start():
+    before, after = snap(0, 9000, 1000), snap(10, 9150, 1050)
+    assert mon.interval_hit_ratio(before, after) == pytest.approx(0.75)
+    assert mon.since_start_hit_ratio(after) == pytest.approx(9150 / 10200)
+
+
+def test_interval_hit_ratio_is_none_when_idle_and_refuses_reset_counters():
+    assert mon.interval_hit_ratio(snap(0, 5, 5), snap(1, 5, 5)) is None
+    with pytest.raises(LabError, match="RESETSTAT"):
+        mon.interval_hit_ratio(snap(0, 500, 5), snap(1, 3, 5))
+
+
+def test_rates_are_per_second():
+    rates = mon.rates(snap(0, 0, 0, 0, 0, 0), snap(2, 100, 50, 20, 10, 400))
+    assert rates == {"hits_per_s": 50, "misses_per_s": 25, "evicted_per_s": 10, "expired_per_s": 5,
+                     "ops_per_s": 200}
+    with pytest.raises(LabError):
+        mon.rates(snap(1, 0, 0), snap(1, 0, 0))
+
+
+def test_snapshot_and_explain_on_the_twin():
+    r = lab.connect("fake")
+    ns = lab.namespace(r, "t05")
+    for i in range(50):
+        r.set(ns.key(i), "x" * 100, px=None if i % 2 else 10_000)
+    r.get(ns.key(1))
+    r.get(ns.key("missing"))
+    s = mon.snapshot(r)
+    assert s["keys"] == 50 and s["expires"] == 25
+    assert s["keyspace_hits"] == 1 and s["keyspace_misses"] == 1
+    assert s["used_memory"] > 0 and s["maxmemory_policy"]
+    text = repr(mon.explain(s, ["used_memory", "used_memory_rss"]))
+    assert "not modelled" in text and "used_memory" in text
+    assert "in the fake twin" not in repr(mon.explain(s, fake=False))
+
+
+def test_percentiles():
+    p50, p99, top = mon.percentiles([1.0] * 99 + [100.0])
+    assert p50 == 1.0 and top == 100.0 and 1.0 < p99 <= 100.0
+    assert all(math.isnan(v) for v in mon.percentiles([]))
+
+
+# --- the sampler and the workload ----------------------------------------------------------
+
+def run_fake(workload, ticks=25):
+    with lab.sandbox("fake", **SANDBOX) as sb:
+        return mon.run(sb, workload, ticks=ticks, name="x")
+
+
+def at_whole_second():
+    """Start at a whole virtual second: the twin's cron runs on the clock's own phase."""
+    from entropy_lab import clock
+    now = clock.virtual().time()
+    clock.virtual().advance(math.ceil(now) + 1 - now)
+
+
+def test_lockstep_run_is_deterministic_in_fake_mode():
+    at_whole_second()
+    a = run_fake(mon.Workload(), ticks=8)
+    at_whole_second()
+    b = run_fake(mon.Workload(), ticks=8)
+    assert a.rows == b.rows
+    assert len(a) == 8 and list(a.column("t")) == pytest.approx([0.1 * (i + 1) for i in range(8)])
+    assert set(a[0]) == set(mon.COLUMNS)
+
+
+def test_each_signature_shows_on_its_panel_and_the_rules_separate_them():
+    healthy = mon.Workload()
+    runs = {"healthy": run_fake(healthy), "creep": run_fake(healthy.but(session_ttl=None)),
+            "storm": run_fake(healthy.but(grow_at=3)), "shift": run_fake(healthy.but(shift_at=10)),
+            "stampede": run_fake(healthy.but(ttl_jitter=0.0)),
+            "latency": run_fake(healthy.but(incident=(10, 11, 12)))}
+    rules = [mon.Threshold("hit ratio low", "hit_ratio", below=0.7, for_=2),
+             mon.Threshold("evicting", "evicted_per_s", above=100, for_=2),
+             mon.Threshold("expiry burst", "expired_per_s", above=1500),
+             mon.Threshold("slow p99", "latency_p99_ms", above=10, for_=2),
+             mon.RateOfChange("memory creep", "used_memory_mib", above=0.05, window=10, for_=10)]
+    assert mon.fired(rules, runs["healthy"]) == set()
+    assert "memory creep" in mon.fired(rules, runs["creep"])
+    assert "evicting" in mon.fired(rules, runs["storm"])
+    assert "hit ratio low" in mon.fired(rules, runs["shift"])
+    assert "expiry burst" in mon.fired(rules, runs["stampede"])
+    assert "slow p99" in mon.fired(rules, runs["latency"])
+    # the latency panel's modelled p99 stays at a round trip when nothing big happens
+    assert runs["healthy"].column("latency_p99_ms").max() < 1
+    assert check_memory_creep_alert(rules[-1], runs)
+    assert not check_memory_creep_alert(mon.RateOfChange("rising", "used_memory_mib", above=0.05), runs)
+
+
+def test_sampler_on_a_real_server(redis_url):
+    import redis
+
+    from entropy_lab import clock
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    previous = clock.active()
+    clock.use(clock.RealClock())
+    try:
+        ns = lab.namespace(client, "t05")
+        sampler = mon.Sampler(client)
+        assert sampler.sample() is None  # the baseline
+        client.set(ns.key("a"), "1")
+        client.get(ns.key("a"))
+        client.get(ns.key("missing"))
+        clock.sleep(0.05)
+        row = sampler.sample()
+        assert row["hit_ratio"] == pytest.approx(0.5) and row["ops_per_s"] > 0
+        ns.reset()
+    finally:
+        clock.use(previous)
+        client.close()
+
+
+# --- alert rules ---------------------------------------------------------------------------
+
+def test_threshold_needs_for_consecutive_samples_and_ignores_nan():
+    s = series_of([0, 5, 0, 5, 5, math.nan, 5, 5, 5])
+    rule = mon.Threshold("hi", "x", above=1, for_=2)
+    firings = mon.evaluate([rule], s)
+    assert [(f.start, f.end) for f in firings] == [(0.5, 0.5), (0.8, 0.9)]
+    assert mon.evaluate([mon.Threshold("lo", "x", below=-1)], s) == []
+
+
+def test_rate_of_change_over_a_window():
+    s = series_of([0, 1, 2, 3, 3, 3, 3])
+    rule = mon.RateOfChange("up", "x", above=6, window=2)
+    slopes = rule.slopes(s)
+    assert math.isnan(slopes[0]) and slopes[2] == pytest.approx(10)
+    assert [(f.start, f.end) for f in mon.evaluate([rule], s)] == [(0.3, 0.4)]
+    falling = mon.RateOfChange("down", "x", below=-5)
+    assert mon.evaluate([falling], series_of([3, 2, 1])) != []
+
+
+def test_a_plain_function_is_a_rule_and_bad_lengths_are_reported():
+    s = series_of([1, 2, 3])
+
+    def big(series):
+        return [v > 2 for v in series.column("x")]
+
+    assert mon.fired([big], s) == {"big"}
+    with pytest.raises(LabError, match="one True/False per sample"):
+        mon.evaluate([lambda series: [True]], s)
+
+
+def test_alert_matrix_shows_first_firing_or_dash():
+    rule = mon.Threshold("hi", "x", above=1)
+    text = repr(mon.alert_matrix({"quiet": series_of([0, 0]), "loud": series_of([0, 2])}, [rule]))
+    assert "0.2 s" in text and "-" in text.splitlines()[2]
+
+
+def test_unknown_column_is_a_lab_error():
+    with pytest.raises(LabError, match="no column"):
+        series_of([1]).column("nope")
+
+
+# --- checks --------------------------------------------------------------------------------
+
+def test_check_interval_hit_ratio_verdicts():
+    assert check_interval_hit_ratio(mon.interval_hit_ratio)
+    assert "since the server started" in str(check_interval_hit_ratio(lambda b, a: mon.since_start_hit_ratio(a)))
+    assert "MISS" in str(check_interval_hit_ratio(lambda b, a: 1 - mon.interval_hit_ratio(b, a)))
+
+    def no_idle(b, a):
+        hits = a["keyspace_hits"] - b["keyspace_hits"]
+        return hits / (hits + a["keyspace_misses"] - b["keyspace_misses"])
+
+    assert "ZeroDivisionError" in str(check_interval_hit_ratio(no_idle))
+    assert "None" in str(check_interval_hit_ratio(lambda b, a: None))
+
+
+def test_check_memory_creep_alert_without_runs_uses_its_own():
+    verdict = check_memory_creep_alert(mon.Threshold("never", "evicted_per_s", above=1e9))
+    assert not verdict and "misses the creep" in str(verdict)
+    assert not check_memory_creep_alert(...)
+
+
+# --- keyspace sampling ---------------------------------------------------------------------
+
+def test_sample_keyspace_scans_in_batches_and_finds_big_keys():
+    with lab.sandbox("fake") as sb:
+        ns = lab.namespace(sb, "t05")
+        for i in range(300):
+            sb.set(ns.key("small", i), "x" * 50, px=None if i % 4 == 0 else 60_000)
+        sb.set(ns.key("big"), "y" * 50_000)
+        sb.set("foreign", "z")
+        report = mon.sample_keyspace(sb, match=ns.pattern(), count=50)
+        assert report.sampled == 301 and report.batches >= 6
+        assert report.no_ttl == 76 and report.no_ttl_share == pytest.approx(76 / 301)
+        assert report.biggest(1)[0][0] == ns.key("big") and report.biggest(1)[0][2] > 50_000
+        assert len(report.ttls_s) == 225 and report.ttls_s.max() <= 60
+        assert report.bytes_without_ttl() > 50_000
+        limited = mon.sample_keyspace(sb, match=ns.pattern(), sample=100, count=50)
+        assert limited.sampled == 100
+
+
+def test_slowlog_is_none_on_the_fake():
+    assert mon.slowlog_entries(lab.connect("fake")) is None
+
+
+# --- the live dashboard: no thread survives stop -------------------------------------------
+
+def test_live_dashboard_runs_and_leaves_no_thread():
+    dash = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=5, pace=0.0)
+    dash.start()
+    dash.join()
+    assert len(dash.series) == 5 and not dash.running
+    assert mon.dashboard_threads() == []
+
+
+def test_live_dashboard_stop_ends_an_endless_run():
+    before = set(threading.enumerate())
+    dash = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=None, pace=0.01)
+    dash.start()
+    dash.start()  # a second start while running does nothing
+    assert len(mon.dashboard_threads()) == 1
+    dash.stop()
+    assert not dash.running and mon.dashboard_threads() == []
+    assert set(threading.enumerate()) <= before
+    dash.stop()  # stopping twice is harmless
+
+
+def test_live_dashboard_widget_buttons_and_a_failing_workload():
+    pytest.importorskip("ipywidgets")
+    dash = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=2, pace=0.0, redraw_every=0.0)
+    box = dash.widget
+    start, stop, label = box.children[0].children
+    start.click()
+    dash.join()
+    assert bytes(dash._image.value).startswith(b"\x89PNG") and "stopped after 2" in label.value
+    start.click()
+    stop.click()
+    assert mon.dashboard_threads() == []
+    broken = mon.LiveDashboard(mon.Workload(), {"maxmemory": "lots"}, max_ticks=2)
+    broken.start()
+    with pytest.raises(LabError, match="failed"):
+        broken.join()
+    assert mon.dashboard_threads() == []
