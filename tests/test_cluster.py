@@ -1,0 +1,190 @@
+"""A real local Redis Cluster: created, grown by one master, measured, and removed without a trace.
+
+These tests start real redis-server processes. Without the binary they skip on a laptop and
+FAIL in CI (CI=true): the live cluster part of notebook 04 must really run there.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from redis.exceptions import AskError, MovedError, RedisClusterException
+
+from entropy_lab import cluster as lab_cluster
+from entropy_lab.cluster import LocalCluster, SimulatedCluster, classify, start_cluster
+from entropy_lab.errors import LabError
+from entropy_lab.sharding import SlotMap, sample_keys
+from tests.conftest import need_redis_server
+
+KEYS = sample_keys(10_000, seed=4)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="module")
+def grown():
+    """A 3-master cluster loaded with 10,000 keys, then grown to 4 masters (shared by the tests below)."""
+    need_redis_server()
+    with LocalCluster.start(masters=3) as cluster:
+        before_counts = _load(cluster)
+        before = cluster.slot_map()
+        report = cluster.add_master(probe_keys=KEYS[:1000])
+        yield cluster, before, before_counts, report
+    assert not cluster.running
+
+
+def _load(cluster):
+    client = cluster.client()
+    client.mset_nonatomic({key: f"value-{key}" for key in KEYS})
+    counts = cluster.keys_per_node()
+    client.close()
+    return counts
+
+
+@pytest.mark.redis_server
+def test_created_cluster_has_redis_cli_slot_ranges_and_all_keys(grown):
+    _, before, before_counts, _ = grown
+    assert before.ranges() == SlotMap.create("ABC").ranges()
+    assert sum(before_counts.values()) == len(KEYS)
+
+
+@pytest.mark.redis_server
+def test_rebalance_moves_a_quarter_of_slots_and_keys(grown):
+    cluster, before, _, report = grown
+    assert report.new_node == "D" and cluster.masters == list("ABCD")
+    assert report.slots_moved == 4096
+    assert 0.23 < report.keys_moved / len(KEYS) < 0.27
+    assert cluster.slot_map().owners == before.with_node_added("D").owners  # the simulator predicts redis-cli
+    assert sum(cluster.keys_per_node().values()) == len(KEYS)
+
+
+@pytest.mark.redis_server
+def test_a_client_with_the_old_map_gets_moved_for_exactly_the_moved_keys(grown):
+    cluster, before, _, report = grown
+    counts = cluster.probe(KEYS, before)
+    assert counts == {"served": len(KEYS) - report.keys_moved, "MOVED": report.keys_moved}
+    assert cluster.probe(KEYS, cluster.slot_map()) == {"served": len(KEYS)}
+    rounds = report.progress
+    assert len(rounds) >= 2 and rounds[-1].slots_moved == 4096
+    assert rounds[-1].counts["MOVED"] == sum(before.with_node_added("D").node_for(k) == "D" for k in KEYS[:1000])
+    assert rounds[0].share("MOVED") <= rounds[-1].share("MOVED")
+
+
+@pytest.mark.redis_server
+def test_redis_cluster_client_sees_no_miss_after_rebalance(grown):
+    cluster, *_ = grown
+    client = cluster.client()
+    values = client.mget_nonatomic(KEYS)
+    assert values == [f"value-{key}" for key in KEYS]
+    with pytest.raises(RedisClusterException, match="same key slot"):
+        client.mget(["user:1:name", "user:1:email"])
+    assert client.mget(["{user:1}:name", "{user:1}:email"]) == [None, None]
+    client.close()
+
+
+@pytest.mark.redis_server
+def test_the_simulated_cluster_gives_the_same_numbers(grown):
+    cluster, _, before_counts, report = grown
+    with SimulatedCluster.start(3) as sim:
+        sim.client().mset_nonatomic({key: "v" for key in KEYS})
+        assert sim.keys_per_node() == before_counts
+        sim_report = sim.add_master(probe_keys=KEYS[:1000])
+        assert (sim_report.slots_moved, sim_report.keys_moved) == (report.slots_moved, report.keys_moved)
+        assert sim.keys_per_node() == cluster.keys_per_node()
+
+
+@pytest.mark.redis_server
+def test_stop_leaves_no_process_and_no_file():
+    need_redis_server()
+    cluster = LocalCluster.start(masters=3, replicas=1)
+    pids, folders = cluster.pids, cluster.folders
+    assert len(pids) == 6 and all(alive(pid) for pid in pids)
+    assert all((Path(folder) / "nodes.conf").exists() for folder in folders)
+    roles = [cluster.info(name)["cluster_size"] for name in cluster.nodes]
+    assert roles == ["3"] * 6
+    cluster.stop()
+    cluster.stop()  # idempotent
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in pids)
+    assert not any(os.path.exists(folder) for folder in folders)
+
+
+@pytest.mark.redis_server
+def test_interpreter_exit_stops_the_cluster():
+    need_redis_server()
+    script = textwrap.dedent("""
+        from entropy_lab.cluster import LocalCluster
+        cluster = LocalCluster.start(masters=3)
+        print(" ".join(map(str, cluster.pids)))
+        print("\\n".join(cluster.folders))
+    """)  # no stop(): the atexit hook must do it
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    pids_line, *folders = done.stdout.split("\n")
+    pids = [int(pid) for pid in pids_line.split()]
+    assert len(pids) == 3
+    time.sleep(0.2)
+    assert not any(alive(pid) for pid in pids)
+    assert not any(os.path.exists(folder) for folder in folders if folder)
+
+
+@pytest.mark.redis_server
+def test_start_cluster_runs_a_real_cluster_on_the_server_backend(capsys):
+    need_redis_server()
+    with start_cluster(backend="server") as cluster:
+        assert isinstance(cluster, LocalCluster) and not cluster.simulated
+    assert "Real Redis Cluster" in capsys.readouterr().out
+
+
+def test_start_cluster_simulates_in_fake_mode(capsys):
+    with start_cluster(backend="fake") as cluster:
+        assert isinstance(cluster, SimulatedCluster) and cluster.simulated
+        assert cluster.slot_map().ranges() == SlotMap.create("ABC").ranges()
+    assert "Simulated Redis Cluster" in capsys.readouterr().out
+
+
+def test_simulated_cluster_refuses_cross_slot_mget_like_redis_py():
+    with SimulatedCluster.start(3) as sim:
+        client = sim.client()
+        client.set("{user:1}:name", "Ada")
+        with pytest.raises(RedisClusterException, match="MGET - all keys must map to the same key slot"):
+            client.mget(["user:1:name", "user:1:email"])
+        assert client.mget(["{user:1}:name", "{user:1}:email"]) == ["Ada", None]
+
+
+def test_simulated_rebalance_keeps_ttls():
+    with SimulatedCluster.start(3) as sim:
+        client = sim.client()
+        client.mset_nonatomic({key: "v" for key in KEYS[:2000]})
+        for key in KEYS[:2000]:
+            client.set(key, "v", px=600_000)
+        sim.add_master()
+        assert all(0 < sim.node_client(sim.slot_map().node_for(k)).pttl(k) <= 600_000 for k in KEYS[:2000])
+
+
+def test_clusters_need_three_masters():
+    with pytest.raises(LabError):
+        SimulatedCluster.start(2)
+    with pytest.raises(LabError):
+        LocalCluster.start(2)
+
+
+def test_classify_and_cli_errors():
+    assert classify("v") == "served" and classify(None) == "missing"
+    assert classify(MovedError("3999 127.0.0.1:6381")) == "MOVED"
+    assert classify(AskError("3999 127.0.0.1:6381")) == "ASK"
+    with pytest.raises(LabError, match="CLUSTERDOWN"):
+        lab_cluster._check_cli_output(["rebalance"], 0, "\x1b[31;1m*** clusterManagerMoveSlot: ERR CLUSTERDOWN\x1b[0m")
+    lab_cluster._check_cli_output(["create"], 0, "\x1b[32;1m[OK] All 16384 slots covered.\x1b[0m")
