@@ -59,30 +59,29 @@ def populate(ks: Keyspace, pool: EvictionPool, dbid: int, now: float) -> None:
     n = len(source)
     count = cfg.samples
     if n <= count:
-        picks = range(n)
+        picks: Any = range(n)
     else:
         rnd = ks.random
         picks = [int(rnd() * n) for _ in range(count)]
     kind = cfg.kind
     scores, entries = pool.scores, pool.entries
-    stamp = db.stamp
+    stamp, pos = db.stamp, db.pos
     if kind == "lru":
-        clock = lru_clock(now)
+        clock = int(now) & LRU_CLOCK_MAX  # lru_clock(now)
     elif kind == "lfu":
         minutes = lfu_minutes(now)
         decay = cfg.lfu_decay_time
-    pos = db.pos
-    expire = db.expire
+    else:
+        expire = db.expire
     for i in picks:
         key = source[i]
-        if kind == "ttl":
-            score = -expire[key]
-        else:
+        if kind == "lru":
             s = stamp[i] if allkeys else stamp[pos[key]]
-            if kind == "lru":
-                score = clock - s if clock >= s else clock + (LRU_CLOCK_MAX - s)
-            else:
-                score = 255 - lfu_decr_and_return(s, minutes, decay)
+            score = clock - s if clock >= s else clock + (LRU_CLOCK_MAX - s)
+        elif kind == "lfu":
+            score = 255 - lfu_decr_and_return(stamp[i] if allkeys else stamp[pos[key]], minutes, decay)
+        else:
+            score = -expire[key]
         if len(scores) < EVPOOL_SIZE:
             k = bisect_left(scores, score)
             scores.insert(k, score)
@@ -113,12 +112,17 @@ def select_victim(ks: Keyspace, now: float) -> tuple[int, Any] | None:
     pool = ks.pool
     allkeys = cfg.allkeys
     while True:
-        total = 0
-        for db in dbs:
-            n = len(db.keys) if allkeys else len(db.vkeys)
-            if n:
-                populate(ks, pool, db.id, now)
-                total += n
+        if len(dbs) == 1:  # the simulator's single database
+            total = len(dbs[0].keys) if allkeys else len(dbs[0].vkeys)
+            if total:
+                populate(ks, pool, 0, now)
+        else:
+            total = 0
+            for db in dbs:
+                n = len(db.keys) if allkeys else len(db.vkeys)
+                if n:
+                    populate(ks, pool, db.id, now)
+                    total += n
         if not total:
             return None
         scores, entries = pool.scores, pool.entries
