@@ -1,0 +1,477 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+# ---
+
+# %% [markdown]
+# # Budget your cache's entropy
+#
+# Five notebooks gave you five defences. Each one removed some disorder and each one cost
+# something: misses, load on the database, round trips, messages, memory. The article this
+# series started from ends on an honest note: you cannot eliminate entropy, you can only manage
+# it. This notebook turns that sentence into numbers.
+#
+# You will build one service with every defence as a knob, run a realistic two minutes of
+# traffic through it, and measure disorder against the energy spent fighting it. Then you will
+# meet a service-level objective with the least energy you can.
+#
+# ## What you'll learn
+#
+# - How the defences of the series combine in one service, and which incident each one answers.
+# - How to measure **disorder** (stale reads, worst staleness, wasted memory, keys moved) against
+#   **energy** (source load, Redis round trips, invalidation messages, memory).
+# - How to read a **trade-off frontier**: the consistency / performance / cost triangle as data.
+# - How to choose a configuration for a stated objective, and defend it with numbers.
+# - Where a model is good enough, and how to check it against a real Redis.
+#
+# ## What you need
+#
+# | Concept | Importance | Notes |
+# |---|---|---|
+# | [00](00_watch_a_cache_decay.ipynb) stale reads and staleness age | Necessary | the disorder we measure |
+# | [01](01_time_to_live.ipynb) TTL and jitter | Necessary | two of the knobs |
+# | [02](02_invalidation.ipynb) pub/sub, streams, versioned writes | Necessary | three of the knobs |
+# | [03](03_eviction.ipynb) maxmemory and policies | Helpful | the memory knobs |
+# | [04](04_sharding.ipynb) consistent hashing | Helpful | the shard knobs |
+# | [05](05_monitoring.ipynb) hit ratio over an interval | Helpful | how we read the timeline |
+#
+# **Time to learn:** 45 minutes. No server to install.
+
+# %% [markdown]
+# ## Set up
+
+# %%
+import entropy_lab as lab
+from entropy_lab import plots
+from entropy_lab import budget as bg
+from dataclasses import replace
+
+from entropy_lab.budget import BudgetConfig
+
+r = lab.connect()
+lab.banner(r)
+ns = lab.namespace(r, "06")
+ns.reset()
+
+# %% [markdown]
+# ## One service, every defence a knob
+#
+# The service has a **source of truth** (a database of versioned records, the one from
+# notebook 00), four **app instances** that each keep a small **local cache** (L1) in memory, and
+# a shared **Redis** tier (L2) with a memory limit, split over shards. A read asks L1, then
+# Redis, then the database; a miss fills both caches when the database answers, 50 ms later.
+#
+# Every defence from the series is one field of a `BudgetConfig`. Here are the defaults:
+
+# %%
+BudgetConfig()
+
+# %% [markdown]
+# | Knob | Notebook | What it does here |
+# |---|---|---|
+# | `ttl`, `jitter` | 01 | how long Redis trusts a copy; jitter spreads expiries over `ttl ± jitter` |
+# | `l1_ttl` | 02 | how long an instance trusts its local copy (`0` turns L1 off) |
+# | `invalidation` | 02 | on a write: `"none"`, or delete the Redis copy and tell every instance by `"pubsub"` or `"stream"` |
+# | `versioned` | 02 | a delete leaves the new version behind; a late fill never writes an older one |
+# | `maxmemory_mb`, `policy` | 03 | the memory limit of each shard and what Redis evicts |
+# | `shards`, `hashing` | 04 | how many Redis shards, and how keys map to them |
+
+# %% [markdown]
+# ## Two minutes of trouble
+#
+# The workload is seeded, so you get the same requests every time. Reads are skewed (a few items
+# are far more popular than the rest). Writes come in bursts. And a few things go wrong, on
+# purpose, as they do in production:
+
+# %%
+w = bg.default_workload()
+n_writes, n_admin = sum(w.writes), sum(w.bypass)
+print(f"{len(w):,} requests over {w.duration:.0f} s, {w.n_keys} items, {w.n_instances} instances")
+print(f"{n_writes} writes, of which {n_admin} by a back-office tool that tells no cache")
+lab.table(["t (s)", "incident"], w.incidents())
+
+# %% [markdown]
+# Before anything starts, a batch job warms Redis with the most popular items. That matters
+# later: every copy it wrote gets the same TTL, so they all expire together.
+
+# %% [markdown]
+# ### This is a model, and here is what it leans on
+#
+# Running 12,000 requests through a real Redis for every configuration would take minutes. So
+# the service runs as a **discrete-event simulation** on the workload's own clock: the caches
+# are Python dictionaries that follow the rules you measured in the earlier notebooks, and a
+# sweep of dozens of configurations takes seconds. It leans on those measurements:
+#
+# - pub/sub loses every message sent while a subscriber is away; a stream replays them (02);
+# - an empty Redis uses about 1 MB, and a key costs its value plus about 100 bytes (03);
+# - rendezvous hashing moves about 1/(N+1) of the keys when a shard is added, modulo hashing about N/(N+1) (04);
+# - eviction is a **stand-in**: sample 5 keys, evict the worst, no eviction pool. Later in this
+#   notebook you compare it with the twin's model of Redis 7's real algorithm.
+#
+# At the end you run the same service against a real redis-py client and compare.
+
+# %% [markdown]
+# ## Disorder and energy, one defence at a time
+#
+# Start with a cache that has no defence at all: copies never expire anywhere, and nobody is
+# told about writes. Then add the defences of the series one by one. Each row of the table is
+# a full two-minute run. Look at the first three columns (disorder) against the last (energy).
+
+# %%
+ladder = {
+    "no defence": BudgetConfig(ttl=None, l1_ttl=None, shards=2),
+    "+ TTLs (60 s, L1 5 s)": BudgetConfig(ttl=60, l1_ttl=5, shards=2),
+    "+ pub/sub invalidation": BudgetConfig(ttl=60, l1_ttl=5, invalidation="pubsub", shards=2),
+    "+ versioned writes": BudgetConfig(ttl=60, l1_ttl=5, invalidation="pubsub", versioned=True, shards=2),
+    "stream instead of pub/sub": BudgetConfig(ttl=60, l1_ttl=5, invalidation="stream", versioned=True, shards=2),
+    "no local cache": BudgetConfig(ttl=60, l1_ttl=0, invalidation="pubsub", versioned=True, shards=2),
+}
+steps = {name: bg.run(config) for name, config in ladder.items()}
+
+# %%
+lab.table(["defences", "stale reads", "worst age (s)", "wasted MB", "hit ratio", "source reads/s",
+           "round trips/s", "messages/s", "energy (/s)"],
+          [[name, s.stale_fraction, s.worst_staleness, s.wasted_mb, s.hit_ratio, s.source_rate,
+            s.round_trips / s.duration, s.messages / s.duration, s.energy()] for name, s in steps.items()])
+
+# %% [markdown]
+# Read it row by row:
+#
+# - With **no defence**, most reads are stale and the worst copy is almost as old as the run. It
+#   is also one of the cheapest rows: the database is barely asked anything.
+# - **TTLs** bound the age of a stale copy, and buy it with database load.
+# - **Invalidation** removes most stale reads for a trickle of messages. What remains comes from
+#   the cache-aside race, from the instance that lost its subscription, and from the back-office
+#   writes that tell no one.
+# - **Versioned writes** close the race for one extra round trip per fill.
+# - A **stream** instead of pub/sub changes little here: most stale reads left come from the
+#   outage *while* it lasts, and the 5 s local TTL bounds what pub/sub loses after it. It costs
+#   about twice the messages.
+# - Dropping the **local cache** removes its staleness and pays in round trips.
+#
+# The cells below hold those claims to the numbers.
+
+# %%
+s = list(steps.values())
+assert s[0].stale_fraction > 0.5 and s[0].worst_staleness > 100 and s[0].energy() < min(x.energy() for x in s[2:])
+assert s[1].worst_staleness < s[0].worst_staleness and s[1].source_reads > s[0].source_reads
+assert s[2].stale_fraction < s[1].stale_fraction / 10 and s[3].stale_fraction < s[2].stale_fraction / 2
+assert 0.9 * s[3].stale_reads < s[4].stale_reads <= s[3].stale_reads and s[4].messages > 1.8 * s[3].messages
+assert s[5].stale_fraction < s[3].stale_fraction and s[5].round_trips > s[3].round_trips
+print(f"race fills that wrote an old version: {s[2].stale_fills}; stale reads {s[2].stale_reads} -> {s[3].stale_reads}")
+
+# %% [markdown]
+# ## Incidents leave fingerprints
+#
+# Totals hide *when* things go wrong. Plot one configuration second by second: the one with
+# TTLs and pub/sub but no versioned writes. Look for a spike at each incident: the write bursts,
+# the outage, the mass expiry of the batch job's copies at 60 s, the hot-set shift and the new shard.
+
+# %%
+run = steps["+ pub/sub invalidation"]
+seconds = range(len(run.per_second["reads"]))
+fig, axes = plots.new_figure("Each incident leaves a fingerprint", "workload time (s)", "per second",
+                             nrows=2, figsize=(7.5, 5))
+axes[0].bar(seconds, run.per_second["stale"], width=1.0, color=plots.COLORS["stale"], label="stale reads")
+axes[1].bar(seconds, run.per_second["source"], width=1.0, color=plots.COLORS["load"], label="database reads")
+for ax in axes:
+    for t, what in w.incidents():
+        ax.axvline(t, color=plots.COLORS["neutral"], linestyle=":", linewidth=1)
+    ax.legend(loc="upper left")
+for t, what in w.incidents():
+    axes[0].annotate(what, (t, axes[0].get_ylim()[1]), rotation=90, fontsize=7, va="top", ha="right")
+plots.show(fig)
+
+# %% [markdown]
+# Stale reads bunch up in the outage (the instance that lost its subscription keeps serving
+# old local copies) and after write bursts (late fills writing old versions back). Database load
+# jumps where many copies vanish at once: the batch job's copies all expiring at 60 s, and the
+# write bursts that invalidate the hottest items. Compare the five seconds either side of t = 60 s:
+
+# %%
+src = run.per_second["source"]
+before, after = sum(src[55:60]) / 5, sum(src[60:65]) / 5
+print(f"database reads per second: {before:.1f} just before the mass expiry, {after:.1f} just after")
+assert after > 3 * before
+
+# %% [markdown]
+# ## The frontier: consistency against cost
+#
+# Now sweep. Each of the 32 configurations below combines a Redis TTL, an invalidation channel
+# and a local cache, on the same two 2 MB shards. For each you get one point: energy spent
+# (x) against the stale-read fraction (y). Look for the **frontier**: the points no other point
+# beats on both axes. Everything above it wastes energy.
+
+# %%
+channels = {"none": ("none", False), "pubsub": ("pubsub", False), "pubsub+versions": ("pubsub", True),
+            "stream+versions": ("stream", True)}
+grid = [BudgetConfig(ttl=ttl, l1_ttl=l1, invalidation=inv, versioned=ver, shards=2)
+        for ttl in (30, 60, 90, None) for inv, ver in channels.values() for l1 in (0, 1)]
+results = bg.sweep(grid)
+front = bg.pareto_front(results)
+len(results), len(front)
+
+# %%
+fig, ax = plots.new_figure("Less disorder costs more energy", "energy spent (units per second)",
+                           "stale reads (% of reads)")
+for (label, (inv, ver)), color in zip(channels.items(), plots.SERIES):
+    pts = [x for x in results if (x.config.invalidation, x.config.versioned) == (inv, ver)]
+    ax.scatter([x.energy() for x in pts], [100 * x.stale_fraction for x in pts], color=color, label=label)
+ax.step([x.energy() for x in front], [100 * x.stale_fraction for x in front], where="post",
+        color=plots.COLORS["neutral"], linestyle="--", label="frontier")
+ax.axhline(100 * bg.CAPSTONE_SLO.max_stale_fraction, color=plots.COLORS["accent"], linewidth=1, label="0.5% of reads")
+ax.set_yscale("log")
+ax.legend(loc="upper right", fontsize=8)
+plots.show(fig)
+
+# %% [markdown]
+# The frontier runs from cheap and wrong (no invalidation: most reads stale) to expensive and
+# right. No point sits in the bottom-left corner: every step down in disorder costs energy.
+# That is the article's closing claim, measured. The frontier's two ends:
+
+# %%
+cheap, tidy = front[0], front[-1]
+lab.table(bg.ROW_HEADERS, [cheap.row(), tidy.row()])
+
+# %%
+assert cheap.energy() < tidy.energy() and cheap.stale_fraction > 100 * tidy.stale_fraction
+assert all(a.energy() <= b.energy() and a.stale_fraction > b.stale_fraction for a, b in zip(front, front[1:]))
+
+# %% [markdown]
+# ## Performance against memory: the third corner
+#
+# The frontier above held memory fixed. Memory is the third corner of the triangle: it buys hit
+# ratio, and how you split it over shards decides how much breaks when you add one. Sweep
+# memory per shard, shard count and hashing with the invalidation settled (pub/sub, versions,
+# no local cache, TTL 60 s):
+
+# %%
+base = BudgetConfig(ttl=60, l1_ttl=0, invalidation="pubsub", versioned=True)
+layouts = [replace(base, maxmemory_mb=mb, shards=n, hashing=h)
+           for mb, n in ((2, 1), (3, 1), (4, 1), (2, 2), (2, 3), (3, 2)) for h in ("consistent", "modulo")
+           if h == "consistent" or n == 3]
+mem = bg.sweep(layouts)
+lab.table(["shards before -> after", "MB per shard", "hashing", "keys moved", "evictions", "hit ratio",
+           "memory (MB)", "source peak (/s)"],
+          [[f"{x.config.shards} -> {x.config.shards + 1}", f"{x.config.maxmemory_mb:g}", x.config.hashing, x.keys_moved,
+            x.evictions, x.hit_ratio, x.memory_mb, x.source_peak] for x in mem])
+
+# %% [markdown]
+# Three things to see. One 2 MB shard is too small: it evicts thousands of keys and its hit
+# ratio drops. Going from one shard to two moves about half the cached keys whatever the
+# hashing, and each moved key is a miss; from three to four, consistent (rendezvous) hashing
+# moves about a quarter and modulo hashing about three quarters, and the database feels it. And
+# every shard pays about 1 MB just to exist, so many small shards cost memory that holds no data.
+
+# %%
+by = {(x.config.maxmemory_mb, x.config.shards, x.config.hashing): x for x in mem}
+one, three_c, three_m = by[(2, 1, "consistent")], by[(2, 3, "consistent")], by[(2, 3, "modulo")]
+assert one.evictions > 500 and one.hit_ratio < by[(2, 2, "consistent")].hit_ratio
+assert three_m.keys_moved > 2 * three_c.keys_moved and three_m.source_peak > three_c.source_peak
+print(f"3 -> 4 shards: consistent moved {three_c.keys_moved} keys, modulo {three_m.keys_moved}")
+
+# %% [markdown]
+# ## How far off is the eviction stand-in?
+#
+# The model's eviction is simpler than Redis's. How much does that matter? Take the stream of
+# reads that reach Redis in the one-shard 2 MB run, and replay it through one shard of the
+# stand-in and through the twin's simulator (`entropy_lab.twin.simulate`), which models Redis 7's
+# eviction pool, its 1 s LRU clock and its memory accounting. Same reads, same timeline, same
+# memory limit:
+
+# %%
+rows = []
+for policy in ("allkeys-lru", "allkeys-lfu", "allkeys-random"):
+    standin, twin = bg.eviction_standin_vs_twin(replace(one.config, policy=policy))
+    rows.append([policy, standin, twin, 100 * (standin - twin)])
+lab.table(["policy", "stand-in hit ratio", "twin hit ratio", "difference (points)"], rows)
+
+# %% [markdown]
+# The stand-in is a little optimistic, by under 2 points of hit ratio on this trace, and like the
+# twin it puts random eviction last. For the questions this notebook asks (which defences, how
+# much memory) that is close enough; for sizing a real cache, use the twin or a real server.
+
+# %%
+assert all(0 <= row[3] < 2 for row in rows)
+assert min(rows, key=lambda x: x[1])[0] == min(rows, key=lambda x: x[2])[0] == "allkeys-random"
+
+# %% [markdown]
+# ## Check the model against a real Redis
+#
+# Now run the same service for real: every Redis command goes through a redis-py client
+# (`GET`, `SET`, `DEL`, `WATCH`/`MULTI`/`EXEC` for versioned fills, `PUBLISH` with one
+# subscriber connection per instance), on a server the lab owns (`lab.sandbox`: the twin in fake
+# mode, a private `redis-server` otherwise). The local caches, the database and the workload stay
+# in Python. To keep this quick it uses a shorter workload with the same incidents: 40 s at
+# 50 requests per second.
+#
+# One thing a real server cannot do is live two minutes in one second, so a copy carries its
+# expiry time in its value and the reader checks it (a "soft TTL", on the workload's clock).
+# Shards are key prefixes on the one server, so the scale-out and its orphaned keys are real.
+
+# %%
+point = BudgetConfig(ttl=60, l1_ttl=1, invalidation="pubsub", versioned=True, maxmemory_mb=4, shards=2)
+small = bg.small_workload()
+model = bg.simulate_budget(point, small)
+with lab.sandbox(maxmemory="64mb", maxmemory_policy="allkeys-lru") as rs:
+    before = rs.info("memory")["used_memory"]
+    real = bg.replay_on_redis(rs, lab.namespace(rs, "06"), point, small)
+    real_bytes = rs.info("memory")["used_memory"] - before
+    real_keys = rs.dbsize()
+lab.table(["measure", "model", "through redis-py"], bg.compare(model, real))
+
+# %% [markdown]
+# Every count matches: the model's bookkeeping of hits, stale reads, database reads, round
+# trips, messages and moved keys is what a real client sees on a real server (with no eviction
+# in play: the server had plenty of memory). Memory is where a model can only estimate:
+
+# %%
+assert all(m == x for _, m, x in bg.compare(model, real)), "the model and the real replay disagree"
+gap = real_bytes / model.redis_bytes - 1
+print(f"{real_keys} keys; Redis says they grew used_memory by {real_bytes / bg.MB:.2f} MB; "
+      f"the model's estimate is {model.redis_bytes / bg.MB:.2f} MB ({gap:+.0%})")
+assert 0 < gap < 0.4
+
+# %% [markdown]
+# The model underestimates memory: Redis rounds every allocation up to an allocator size class,
+# and the subscriber connections' buffers count too. In fake mode the number on the right comes
+# from the twin's model of Redis's memory; run the notebook against a real server and it is that
+# server's own `used_memory`. Either way, treat the model's memory numbers as a floor, and measure
+# the real thing before you buy RAM, as notebook 03 did.
+
+# %% [markdown]
+# ## 🧪 Exercise: meet the SLO with the least energy (⭐⭐⭐)
+#
+# Your service has a service-level objective:
+
+# %%
+print(bg.CAPSTONE_SLO.describe())
+print(f"energy budget: {bg.ENERGY_BUDGET:g} units per second, at these prices: {bg.PRICES}")
+
+# %% [markdown]
+# Find a `BudgetConfig` that meets all four objectives on the default workload and spends no
+# more than the budget. `bg.run(config)` runs one configuration (about a tenth of a second) and
+# `bg.CAPSTONE_SLO.misses(result)` lists what it misses and why. Start from what the frontier and
+# the memory table told you.
+#
+# <details><summary>Hint</summary>
+#
+# Stale reads under 0.5% need invalidation and versioned writes, and a local cache is hard to
+# afford (the outage). The hit ratio wants a long TTL; the database peak wants the batch job's
+# copies *not* to expire in the same second (jitter). Memory is counted after the scale-out, so
+# `shards + 1` shards of `maxmemory_mb` each: look for a layout that fits under 7 MB and moves
+# few keys.
+# </details>
+
+# %% tags=["exercise"]
+my_config = BudgetConfig()  # change the knobs
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+my_config = BudgetConfig(ttl=90, jitter=0.2, l1_ttl=0, invalidation="pubsub", versioned=True,
+                         maxmemory_mb=2, shards=2)
+
+# %% [markdown]
+# The check runs your configuration and says which objective it misses, or what to trim:
+
+# %%
+from entropy_lab.checks import check_budget_config
+
+check_budget_config(my_config)
+
+# %% [markdown]
+# ### What the solution shows
+#
+# Compare the solution with the same configuration without jitter, and with a short local cache:
+
+# %%
+solution = bg.run(my_config)
+variants = {"solution": solution, "without jitter": bg.run(replace(my_config, jitter=0.0)),
+            "with a 1 s local cache": bg.run(replace(my_config, l1_ttl=1))}
+lab.table(["", *bg.ROW_HEADERS[1:], "misses"],
+          [[name, *x.row()[1:], ", ".join(m[0] for m in bg.CAPSTONE_SLO.misses(x)) or "-"] for name, x in variants.items()])
+
+# %% [markdown]
+# Without jitter the batch job's copies expire in the same second and the database peak breaks
+# its objective. With a local cache the service is cheaper, and the stale reads of the outage
+# break the other objective. The cheapest configuration that meets everything still spends
+# most of its energy on memory and round trips: that is the budget.
+
+# %%
+assert bg.CAPSTONE_SLO.met(solution) and solution.energy() <= bg.ENERGY_BUDGET
+assert [m[0] for m in bg.CAPSTONE_SLO.misses(variants["without jitter"])] == ["source peak"]
+assert [m[0] for m in bg.CAPSTONE_SLO.misses(variants["with a 1 s local cache"])] == ["stale reads"]
+
+# %% [markdown]
+# ## The prices decide
+#
+# The energy prices in `bg.PRICES` are an assumption: a database read costs 1 unit, a Redis
+# round trip 0.1, a message 0.05, a megabyte of memory 2 units per second. Change them and the
+# best configuration changes. Among the 32 frontier configurations, pick the cheapest one whose
+# stale reads stay under 1%, at the default prices and when memory is ten times dearer:
+
+# %%
+def cheapest(results, prices, max_stale=0.01):
+    ok = [x for x in results if x.stale_fraction < max_stale]
+    return min(ok, key=lambda x: x.energy(prices))
+
+dear_memory = {**bg.PRICES, "memory_mb": 20.0}
+for label, prices in (("default prices", bg.PRICES), ("memory 10x dearer", dear_memory)):
+    print(f"{label}: {cheapest(results, prices).config.describe()}")
+
+# %% [markdown]
+# At the default prices a 1 s local cache pays for itself in saved Redis round trips. Make memory
+# ten times dearer and it no longer does: the cheapest choice drops it and pays the round trips.
+# Your prices are your own: put your real costs in, and the frontier tells you what to buy.
+
+# %%
+assert cheapest(results, bg.PRICES).config.l1_ttl == 1 and cheapest(results, dear_memory).config.l1_ttl == 0
+
+# %% [markdown]
+# ## The whole series on one page
+#
+# | Symptom | Defence | Knob | Cost | Notebook |
+# |---|---|---|---|---|
+# | Stale copies live forever | time-to-live | `EX`/`PX`, TTL length | misses, database load | [01](01_time_to_live.ipynb) |
+# | Many copies expire together (stampede) | jitter, early recomputation, single flight | jitter share, beta | a slightly shorter mean TTL, a lock | [01](01_time_to_live.ipynb) |
+# | A write is not seen by the caches | delete on write, pub/sub to every instance | channel, message format | a message per write per instance | [02](02_invalidation.ipynb) |
+# | An instance misses invalidations while away | a TTL backstop, a stream with consumer groups | local TTL, `MAXLEN` | misses; log memory and acks | [02](02_invalidation.ipynb) |
+# | A late fill writes an old value back | versioned writes, leases | tombstone lifetime | a round trip per fill | [02](02_invalidation.ipynb) |
+# | Memory grows without bound | `maxmemory` with an eviction policy | `maxmemory`, `maxmemory-policy`, samples | evicted keys become misses | [03](03_eviction.ipynb) |
+# | Adding a node reshuffles the keys | consistent hashing, Redis Cluster slots | hashing scheme, virtual nodes | a lookup structure, rebalancing | [04](04_sharding.ipynb) |
+# | Disorder nobody sees | interval metrics, alert rules | sampling interval, thresholds | a sampler, alert tuning | [05](05_monitoring.ipynb) |
+# | You cannot have it all | an entropy budget: an SLO and the least energy that meets it | every knob above | the energy you choose to spend | 06 (this one) |
+
+# %% [markdown]
+# ## Summary
+#
+# | Symptom | Defence | Knob | Cost |
+# |---|---|---|---|
+# | Every defence costs something | measure disorder and energy on one workload | the whole configuration | a model and a sweep |
+# | Too many knobs to reason about | the frontier: keep only what nothing beats | which axes you plot | a few seconds of simulation |
+# | A model may flatter you | check it against a real client on one point | the workload size | one real run |
+# | "Which is best?" has no answer | an SLO plus prices | the objectives, `PRICES` | agreeing on them with your team |
+#
+# - No configuration had both the least disorder and the least energy: the frontier always slopes.
+# - Invalidation with versioned writes removed most stale reads for little energy; TTLs bound the
+#   rest, and jitter keeps their expiries from arriving together.
+# - The model matched a real redis-py run count for count, and underestimated memory: it is a
+#   floor, not a quote.
+# - An entropy budget is a decision: state the objective, price the energy, pick from the frontier.
+#
+# ## What's next
+#
+# You have finished the series. Three ways to go further:
+#
+# - Put your own workload in: `bg.budget_workload(...)` takes the key count, skew, write bursts
+#   and incidents as arguments, and `bg.PRICES` your own costs.
+# - Read the sources the series builds on: Nishtala et al., *Scaling Memcache at Facebook* (NSDI
+#   2013) for leases and invalidation at scale; Vattani, Chierichetti and Lowenstein, *Optimal
+#   Probabilistic Cache Stampede Prevention* (VLDB 2015) for early recomputation.
+# - Run this notebook against your own Redis (`ENTROPY_LAB_REDIS_URL`): the real replay above
+#   then measures your server.
+#
+# Before you go, clean up this notebook's keys:
+
+# %%
+ns.reset()
