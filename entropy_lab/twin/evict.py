@@ -58,16 +58,35 @@ def populate(ks: Keyspace, pool: EvictionPool, dbid: int, now: float) -> None:
     source = db.keys if allkeys else db.vkeys
     n = len(source)
     count = cfg.samples
+    kind = cfg.kind
+    scores, entries = pool.scores, pool.entries
+    stamp, pos = db.stamp, db.pos
+    if kind == "lru" and allkeys and n > count:
+        # the common case, specialised: sample positions straight into their stamps
+        clock = int(now) & LRU_CLOCK_MAX  # lru_clock(now)
+        rnd = ks.random
+        for _ in range(count):
+            i = int(rnd() * n)
+            s = stamp[i]
+            score = clock - s if clock >= s else clock + (LRU_CLOCK_MAX - s)
+            if len(scores) < EVPOOL_SIZE:
+                k = bisect_left(scores, score)
+                scores.insert(k, score)
+                entries.insert(k, (dbid, source[i]))
+            elif score > scores[0]:
+                k = bisect_left(scores, score) - 1
+                del scores[0]
+                del entries[0]
+                scores.insert(k, score)
+                entries.insert(k, (dbid, source[i]))
+        return
     if n <= count:
         picks: Any = range(n)
     else:
         rnd = ks.random
         picks = [int(rnd() * n) for _ in range(count)]
-    kind = cfg.kind
-    scores, entries = pool.scores, pool.entries
-    stamp, pos = db.stamp, db.pos
     if kind == "lru":
-        clock = int(now) & LRU_CLOCK_MAX  # lru_clock(now)
+        clock = int(now) & LRU_CLOCK_MAX
     elif kind == "lfu":
         minutes = lfu_minutes(now)
         decay = cfg.lfu_decay_time

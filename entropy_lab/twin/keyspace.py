@@ -12,7 +12,7 @@ from typing import Any, Callable, Protocol
 
 from . import memory
 from .config import TwinConfig
-from .lrulfu import lfu_minutes, lfu_touched, lru_clock, new_stamp
+from .lrulfu import LFU_INIT_VAL, LRU_CLOCK_MAX, lfu_minutes, lfu_touched, lru_clock
 
 DATABASES = 16
 DICT_HT_INITIAL_SIZE = 4
@@ -142,7 +142,9 @@ class Keyspace:
             self._rehash_step(db)
         db.pos[key] = n
         db.keys.append(key)
-        db.stamp.append(new_stamp(now, self.config.lfu))
+        # new_stamp(now, lfu), inlined: this is the simulator's per-miss path
+        db.stamp.append((((int(now) // 60) & 65535) << 8 | LFU_INIT_VAL) if self.config.lfu
+                        else int(now) & LRU_CLOCK_MAX)
         db.size.append(nbytes)
         self.data += nbytes
         if expire_ms is not None:
@@ -204,7 +206,8 @@ class Keyspace:
             db.stamp[i] = last_stamp
             db.size[i] = last_size
             db.pos[last] = i
-        self._clear_expire(db, key)
+        if key in db.expire:
+            self._clear_expire(db, key)
         if db.old_table:
             self._rehash_step(db)
 

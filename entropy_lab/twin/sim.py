@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import LabError
 from . import memory
 from .config import ConfigError, TwinConfig, parse_memory
-from .evict import perform_evictions
+from .evict import perform_evictions, select_victim
 from .keyspace import Keyspace
 from .lrulfu import lfu_minutes, lfu_touched, lru_clock
 
@@ -174,6 +174,7 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
     db = ks.dbs[0]
     pos, stamp = db.pos, db.stamp
     add = ks.add
+    evict_key = ks.evict_key
     used = ks.used_memory
     limit_bytes = cfg.maxmemory if ks.max_keys is None else None
     limit_keys = ks.max_keys
@@ -201,7 +202,12 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
                 continue
             misses += 1
             add(0, k, fixed if fixed is not None else entry[k], None, now)
-            if (limit_keys is not None and len(pos) > limit_keys) or (limit_bytes and used() > limit_bytes):
+            if limit_keys is not None:
+                if len(pos) > limit_keys:
+                    # perform_evictions for a key-count limit, minus two calls: the same victim code
+                    victim = select_victim(ks, now)
+                    evict_key(victim[0], victim[1])
+            elif used() > limit_bytes:
                 perform_evictions(ks, now)
     counts[0] += hits
     counts[1] += misses
