@@ -1,0 +1,605 @@
+"""Time-to-live, the first line of defence: helpers for notebook 01.
+
+Four parts, one job each:
+
+* `TTLCache`: the article's toy TTL cache done properly. The clock is injected (so a test or a
+  notebook replays "read at 3 s, read at 6 s" instantly), nothing is printed, and every lookup
+  returns a `Lookup` that says what happened.
+* `run_commands`: runs Redis expiry commands one by one and tabulates reply and TTL after each.
+* The TTL trade-off: `catalogue_stream` (a seeded read/write workload) replayed through a
+  cache-aside cache on a real client by `run_ttl`/`ttl_sweep`, measuring stale reads, hit ratio
+  and load on the source of truth for each TTL.
+* The stampede: `run_stampede` caches many keys at once with one TTL and counts source reads
+  per second as they expire together; the defences are TTL jitter (`jittered_ttl`),
+  probabilistic early recomputation (`xfetch_should_refresh`, Vattani, Chierichetti and
+  Lowenstein, VLDB 2015) and a per-key lock taken with `SET NX PX` (single flight).
+
+Time in the workload simulations is the stream's own timeline (as in `entropy_lab.decay`): a
+cached copy carries its deadline on that timeline and a copy past it is treated exactly as
+Redis treats an expired key, as missing. So the numbers are identical on the embedded fake
+and on a real Redis, and a minute of traffic replays in well under a second.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import shlex
+from bisect import bisect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any, NamedTuple
+
+import redis
+
+from . import clock as lab_clock
+from .decay import Request
+from .namespaces import Namespace
+from .tables import Table, table
+from .truth import SourceOfTruth
+
+# ---------------------------------------------------------------------------------------------
+# 1. The toy TTL cache, done properly
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What one `TTLCache.get` found.
+
+    status: "hit" (fresh copy served), "expired" (a copy was there but past its deadline; it is
+    removed now, like Redis's lazy expiry) or "missing" (nothing cached).
+    age: seconds since the copy was stored (None when missing).
+    ttl_left: seconds until the deadline; negative when expired (None when missing).
+    """
+
+    key: str
+    status: str
+    value: Any = None
+    age: float | None = None
+    ttl_left: float | None = None
+
+    @property
+    def hit(self) -> bool:
+        return self.status == "hit"
+
+
+class TTLCache:
+    """A dictionary whose entries expire `ttl` seconds after they are stored.
+
+    `clock`: anything with a `.time()` method (a `VirtualClock` in tests and demos); by default
+    the lab's active clock. Expiry is lazy, as in the article: an expired entry stays in memory
+    (and counts in `len`) until a `get` runs into it or `sweep()` reclaims it.
+    """
+
+    def __init__(self, ttl: float, clock: Any = None) -> None:
+        if not ttl > 0:
+            raise ValueError(f"a TTL is a positive number of seconds, not {ttl!r}")
+        self.ttl = float(ttl)
+        self._clock = clock
+        self._entries: dict[str, tuple[Any, float, float]] = {}  # key -> (value, stored, deadline)
+
+    def now(self) -> float:
+        return self._clock.time() if self._clock is not None else lab_clock.now()
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> float:
+        """Store `value` for `ttl` seconds (default: the cache's TTL); returns the deadline."""
+        now = self.now()
+        deadline = now + (self.ttl if ttl is None else float(ttl))
+        self._entries[key] = (value, now, deadline)
+        return deadline
+
+    def get(self, key: str) -> Lookup:
+        """Look `key` up; an expired entry is removed and reported as "expired"."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return Lookup(key, "missing")
+        value, stored, deadline = entry
+        now = self.now()
+        if now >= deadline:
+            del self._entries[key]
+            return Lookup(key, "expired", None, now - stored, deadline - now)
+        return Lookup(key, "hit", value, now - stored, deadline - now)
+
+    def sweep(self) -> int:
+        """Active expiry: remove every expired entry now; returns how many were removed."""
+        now = self.now()
+        dead = [key for key, (_, _, deadline) in self._entries.items() if now >= deadline]
+        for key in dead:
+            del self._entries[key]
+        return len(dead)
+
+    def __len__(self) -> int:
+        """Entries held, expired-but-not-yet-reclaimed ones included."""
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"TTLCache(ttl={self.ttl:g}s, entries={len(self)})"
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Redis expiry semantics, by running them
+# ---------------------------------------------------------------------------------------------
+
+_OK_COMMANDS = {"SET", "SETEX", "PSETEX", "RENAME"}
+
+
+def redis_reply(command: str, reply: Any) -> str:
+    """A redis-py reply written the way redis-cli shows it (OK, (integer) 1, (nil), "v")."""
+    name = command.upper()
+    if reply is None:
+        return "(nil)"
+    if reply is True:
+        return "OK" if name in _OK_COMMANDS else "(integer) 1"
+    if reply is False:
+        return "(integer) 0"
+    if isinstance(reply, int):
+        return f"(integer) {reply}"
+    return f'"{reply}"'
+
+
+def run_commands(client: redis.Redis, key: str, commands: Iterable[str], alias: str = "k") -> Table:
+    """Run each command (written with `alias` for the key) and tabulate its reply and the TTL after.
+
+    >>> run_commands(r, ns.key("demo"), ["SET k v EX 100", "TTL k"])  # doctest: +SKIP
+    """
+    rows = []
+    for text in commands:
+        args = [key if part == alias else part for part in shlex.split(text)]
+        reply = client.execute_command(*args)
+        rows.append([text, redis_reply(args[0], reply), client.ttl(key)])
+    return table(["command", "reply", "TTL of k after (s)"], rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Lazy versus active expiry, watched from outside
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpirySample:
+    """The server's view `t_ms` milliseconds after a batch of keys passed its deadline."""
+
+    t_ms: float
+    dbsize: int
+    expired_keys: int
+    used_memory: int
+
+
+def fill_expiring(client: redis.Redis, ns: Namespace, n: int, px: int, name: str = "dying") -> float:
+    """Write `n` small keys that all expire at one instant, `px` ms from now; returns that deadline.
+
+    One pipeline of `SET key value PXAT deadline` (an absolute deadline, so a slow pipeline does
+    not spread the keys' deadlines). The deadline is on the lab clock, in seconds.
+    """
+    deadline = lab_clock.now() + px / 1000
+    at_ms = int(round(deadline * 1000))
+    pipe = client.pipeline(transaction=False)
+    for i in range(n):
+        pipe.set(ns.key(name, i), f"value-{i:06d}", pxat=at_ms)
+    pipe.execute()
+    return at_ms / 1000
+
+
+def expiry_sample(client: redis.Redis, t_ms: float) -> ExpirySample:
+    """DBSIZE, INFO stats expired_keys and INFO memory used_memory, now."""
+    return ExpirySample(t_ms, client.dbsize(), int(client.info("stats")["expired_keys"]),
+                        int(client.info("memory")["used_memory"]))
+
+
+def watch_expiry(client: redis.Redis, deadline: float, offsets_ms: Sequence[float]) -> list[ExpirySample]:
+    """Sample the server at each offset (ms after `deadline`), waiting on the lab clock between.
+
+    Nothing here reads a key, so only the server's active expiry cycle can reclaim them.
+    Against a real server the wait is real; in fake mode it is instant.
+    """
+    samples = []
+    for offset in offsets_ms:
+        wait = deadline + offset / 1000 - lab_clock.now()
+        if wait > 0:
+            lab_clock.sleep(wait)
+        samples.append(expiry_sample(client, offset))
+    return samples
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. The TTL trade-off, measured
+# ---------------------------------------------------------------------------------------------
+
+
+def zipf_picker(n_keys: int, skew: float, rng: random.Random) -> Callable[[], int]:
+    """A function returning a key index 0..n_keys-1, rank r drawn with weight 1/(r+1)**skew."""
+    cumulative = list(accumulate(1 / (rank + 1) ** skew for rank in range(n_keys)))
+    total = cumulative[-1]
+    return lambda: bisect(cumulative, rng.random() * total)
+
+
+def catalogue_stream(n_keys: int = 100, seconds: float = 300.0, read_rate: float = 100.0,
+                     change_every: float = 1000.0, skew: float = 1.0, seed: int = 0) -> list[Request]:
+    """A seeded catalogue workload, sorted by time.
+
+    Reads: `read_rate` per second, evenly spaced, keys Zipf-skewed (a few items are very popular).
+    Writes: each item changes at random times, on average once every `change_every` seconds,
+    however popular it is (a Poisson process per item).
+    """
+    rng = random.Random(seed)
+    pick = zipf_picker(n_keys, skew, rng)
+    stream = [Request(round(i / read_rate, 6), "read", f"item:{pick()}") for i in range(int(seconds * read_rate))]
+    writes_rate = n_keys / change_every
+    t = rng.expovariate(writes_rate)
+    while t < seconds:
+        stream.append(Request(round(t, 6), "write", f"item:{rng.randrange(n_keys)}"))
+        t += rng.expovariate(writes_rate)
+    stream.sort(key=lambda req: (req.at, req.op == "read"))  # a write at the same instant goes first
+    return stream
+
+
+class Copy(NamedTuple):
+    """A cached copy: source version, deadline on the stream clock, recompute time, value."""
+
+    version: int
+    deadline: float
+    delta: float
+    value: str
+
+    def encode(self) -> str:
+        return f"{self.version}|{self.deadline!r}|{self.delta!r}|{self.value}"
+
+    @classmethod
+    def decode(cls, cached: str | None) -> "Copy | None":
+        if cached is None:
+            return None
+        version, deadline, delta, value = cached.split("|", 3)
+        return cls(int(version), float(deadline), float(delta), value)
+
+
+class _BatchedView:
+    """Cache reads and writes for one slice of the stream, in as few round trips as possible.
+
+    At the start of a slice, one MGET reads every key the slice's requests will look at; the
+    slice's own writes are remembered locally and sent at the end in one MSET. Nothing else
+    writes these keys, so every read sees exactly what a GET would have returned at that moment:
+    the results equal sending one command per request (a unit test checks that).
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.known: dict[str, Copy | None] = {}
+        self.pending: dict[str, str] = {}
+        self.round_trips = 0
+
+    def begin(self, keys: Iterable[str]) -> None:
+        wanted = sorted(set(keys))
+        self.known = {}
+        if wanted:
+            self.round_trips += 1
+            self.known = {key: Copy.decode(raw) for key, raw in zip(wanted, self.client.mget(wanted))}
+        self.pending = {}
+
+    def get(self, key: str) -> Copy | None:
+        if key not in self.known:
+            self.round_trips += 1
+            self.known[key] = Copy.decode(self.client.get(key))
+        return self.known[key]
+
+    def set(self, key: str, copy: Copy) -> None:
+        self.known[key] = copy
+        self.pending[key] = copy.encode()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.round_trips += 1
+            self.client.mset(self.pending)
+            self.pending = {}
+
+
+@dataclass
+class TTLResult:
+    """What one TTL did to one workload."""
+
+    ttl: float
+    seconds: float
+    reads: int = 0
+    hits: int = 0
+    stale_reads: int = 0
+    source_reads: int = 0
+    max_age: float = 0.0
+    total_age: float = 0.0
+    round_trips: int = 0
+
+    @property
+    def hit_ratio(self) -> float:
+        return self.hits / self.reads if self.reads else 0.0
+
+    @property
+    def stale_fraction(self) -> float:
+        """Share of all reads that returned an out-of-date copy."""
+        return self.stale_reads / self.reads if self.reads else 0.0
+
+    @property
+    def source_load(self) -> float:
+        """Reads per second that reached the source of truth."""
+        return self.source_reads / self.seconds
+
+    @property
+    def mean_age(self) -> float:
+        """Mean staleness age of the stale reads (seconds)."""
+        return self.total_age / self.stale_reads if self.stale_reads else 0.0
+
+
+def _seed_truth(truth: SourceOfTruth, stream: Sequence[Request]) -> None:
+    for key in sorted({req.key for req in stream}, key=lambda k: (len(k), k)):
+        truth.write(key, f"{key} v1", 0.0)
+
+
+def run_ttl(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttl: float,
+            batch: float = 10.0) -> TTLResult:
+    """Replay `stream` through a cache-aside cache whose copies live `ttl` seconds.
+
+    Reads: a fresh copy is a hit (stale if the truth has moved on since); a missing or expired
+    copy is a miss, read from the source of truth and cached with deadline now + ttl. Writes go
+    to the source of truth only: the TTL is the only defence. Uses (and first clears) the keys
+    under `ns.key("ttl", ...)`. `batch`: seconds of stream per round trip (see `_BatchedView`).
+    """
+    if not ttl > 0:
+        raise ValueError(f"a TTL is a positive number of seconds, not {ttl!r}")
+    seconds = max((req.at for req in stream), default=0.0)
+    seconds = math.floor(seconds) + 1.0
+    truth = SourceOfTruth()
+    _seed_truth(truth, stream)
+    result = TTLResult(ttl=ttl, seconds=seconds)
+    view = _BatchedView(client)
+    _clear(client, ns, "ttl")
+    full = {key: ns.key("ttl", key) for key in {req.key for req in stream}}
+    for chunk in _chunks(stream, batch):
+        view.begin(full[req.key] for req in chunk if req.op == "read")
+        for req in chunk:
+            key, at = req.key, req.at
+            if req.op == "write":
+                truth.write(key, f"{key} v{truth.peek(key).version + 1}", at)
+                continue
+            result.reads += 1
+            copy = view.get(full[key])
+            if copy is not None and at < copy.deadline:
+                result.hits += 1
+                since = truth.stale_since(key, copy.version)
+                if since is not None:
+                    age = at - since
+                    result.stale_reads += 1
+                    result.total_age += age
+                    result.max_age = max(result.max_age, age)
+                continue
+            record = truth.read(key)
+            result.source_reads += 1
+            view.set(full[key], Copy(record.version, at + ttl, 0.0, record.value))
+        view.flush()
+    result.round_trips = view.round_trips
+    return result
+
+
+def ttl_sweep(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttls: Iterable[float],
+              batch: float = 10.0) -> list[TTLResult]:
+    """`run_ttl` for each TTL, on the same stream."""
+    results = [run_ttl(client, ns, stream, ttl, batch) for ttl in ttls]
+    _clear(client, ns, "ttl")
+    return results
+
+
+def feasible_ttls(results: Iterable[TTLResult], max_stale: float = 0.01, min_hit: float = 0.90) -> list[float]:
+    """The TTLs whose stale-read fraction is below `max_stale` and hit ratio above `min_hit`."""
+    return [res.ttl for res in results if res.stale_fraction < max_stale and res.hit_ratio > min_hit]
+
+
+def _chunks(stream: Sequence[Request], seconds: float) -> Iterable[list[Request]]:
+    chunk: list[Request] = []
+    end = seconds
+    for req in stream:
+        if req.at >= end and chunk:
+            yield chunk
+            chunk = []
+        if req.at >= end:
+            end = (math.floor(req.at / seconds) + 1) * seconds
+        chunk.append(req)
+    if chunk:
+        yield chunk
+
+
+def _clear(client: redis.Redis, ns: Namespace, family: str) -> int:
+    keys = list(client.scan_iter(match=ns.pattern(f"{family}:*"), count=1000))
+    for i in range(0, len(keys), 500):
+        client.unlink(*keys[i:i + 500])
+    return len(keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Synchronised expiry and the stampede
+# ---------------------------------------------------------------------------------------------
+
+
+def jittered_ttl(base: float, rng: random.Random, spread: float = 0.2) -> float:
+    """`base` seconds, stretched or shrunk at random by up to `spread` (0.2 = plus or minus 20%)."""
+    return base * (1 + spread * (2 * rng.random() - 1))
+
+
+def xfetch_should_refresh(ttl_left: float, delta: float, beta: float, rng: random.Random) -> bool:
+    """XFetch's test: recompute now if -delta * beta * ln(rand) >= time left before expiry.
+
+    `delta` is how long a recomputation takes; `beta` > 1 refreshes earlier, < 1 later. The
+    chance grows as the deadline nears, so one reader among many refreshes the value a little
+    early and the others keep being served (Vattani, Chierichetti, Lowenstein, VLDB 2015).
+    """
+    return -delta * beta * math.log(1.0 - rng.random()) >= ttl_left
+
+
+@dataclass
+class StampedeResult:
+    """Load on the source of truth, second by second, for one defence."""
+
+    name: str
+    seconds: int
+    source_per_second: list[int]
+    misses_per_second: list[int]
+    reads: int
+    hits: int
+    early_refreshes: int = 0
+    lock_waits: int = 0
+    max_wait: float = 0.0
+    waits: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def peak(self) -> int:
+        """The most source reads in any one second."""
+        return max(self.source_per_second, default=0)
+
+    @property
+    def source_reads(self) -> int:
+        return sum(self.source_per_second)
+
+    @property
+    def hit_ratio(self) -> float:
+        return self.hits / self.reads if self.reads else 0.0
+
+
+@dataclass(frozen=True)
+class StampedeWorkload:
+    """Many keys cached at once, then steady Zipf-skewed reads."""
+
+    n_keys: int = 300
+    read_rate: float = 300.0
+    seconds: int = 50
+    ttl: float = 15.0
+    recompute: float = 0.2   # seconds a source read takes (XFetch's delta)
+    skew: float = 1.0
+    seed: int = 1
+
+    def reads(self) -> list[tuple[float, str]]:
+        rng = random.Random(self.seed)
+        pick = zipf_picker(self.n_keys, self.skew, rng)
+        return [(round(i / self.read_rate, 6), f"item:{pick()}") for i in range(int(self.seconds * self.read_rate))]
+
+
+STAMPEDE = StampedeWorkload()
+
+
+def run_stampede(client: redis.Redis, ns: Namespace, workload: StampedeWorkload = STAMPEDE, *,
+                 name: str = "no defence", ttl_fn: Callable[[float, random.Random], float] | None = None,
+                 xfetch_beta: float | None = None, lock: bool = False, lock_retry: float = 0.05,
+                 seed: int = 0, batch: float = 5.0) -> StampedeResult:
+    """Warm every key at t = 0, replay the reads, and count source reads per second.
+
+    A miss sends a read to the source that takes `workload.recompute` seconds; until it lands,
+    every other reader of that key misses too (the dog-pile) unless a defence stops it:
+    `ttl_fn(base, rng)`: the TTL each copy gets (jitter) instead of `workload.ttl`;
+    `xfetch_beta`: refresh early with XFetch's test (the reader that refreshes still gets the
+    cached value);
+    `lock`: single flight: only the reader that wins `SET lock NX PX` reads the source, the
+    others wait and retry every `lock_retry` seconds (their wait is the price).
+    The cache lives in Redis under `ns.key("stampede", ...)` (cleared first and after); the
+    locks are real `SET NX PX` keys under `ns.key("lock", ...)`.
+    """
+    rng = random.Random(seed)
+    ttl_of = (lambda: float(ttl_fn(workload.ttl, rng))) if ttl_fn else (lambda: workload.ttl)
+    delta = workload.recompute
+    truth = SourceOfTruth()
+    keys = [f"item:{i}" for i in range(workload.n_keys)]
+    for key in keys:
+        truth.write(key, f"{key} v1", 0.0)
+    _clear(client, ns, "stampede")
+    _clear(client, ns, "lock")
+    cache_key = {key: ns.key("stampede", key) for key in keys}.__getitem__
+    lock_key = {key: ns.key("lock", key) for key in keys}.__getitem__
+
+    # Warm-up: every key cached at t = 0 by one batch job (not counted as load).
+    warm = {}
+    for key in keys:
+        ttl = ttl_of()
+        _check_ttl(ttl)
+        warm[cache_key(key)] = Copy(1, ttl, delta, truth.peek(key).value).encode()
+    client.mset(warm)
+
+    n_bins = int(workload.seconds)
+    source = [0] * n_bins
+    misses = [0] * n_bins
+    result = StampedeResult(name, n_bins, source, misses, reads=0, hits=0)
+    events: list[tuple[float, int, int, str, float]] = []  # (time, kind, seq, key, first_try)
+    by_slice: dict[int, set[str]] = {}
+    seq = 0
+    for at, key in workload.reads():
+        events.append((at, 1, seq, key, at))
+        by_slice.setdefault(int(at // batch), set()).add(cache_key(key))
+        seq += 1
+    heapq.heapify(events)
+    view = _BatchedView(client)
+    tick_end = -1.0
+    pending_locks: list[str] = []
+
+    def source_read(key: str, at: float) -> None:
+        nonlocal seq
+        truth.read(key)
+        if at < n_bins:
+            source[int(at)] += 1
+        heapq.heappush(events, (at + delta, 0, seq, key, at))  # kind 0: the recompute lands
+        seq += 1
+
+    while events:
+        at, kind, _, key, first = heapq.heappop(events)
+        if at >= tick_end:
+            view.flush()
+            if pending_locks:
+                client.delete(*pending_locks)
+                pending_locks = []
+            tick_end = (math.floor(at / batch) + 1) * batch
+            view.begin(by_slice.get(int(at // batch), set()) | {cache_key(key)})
+        if kind == 0:  # a recomputation lands: store the fresh copy, release the lock
+            record = truth.peek(key)
+            view.set(cache_key(key), Copy(record.version, at + ttl_of(), delta, record.value))
+            if lock:
+                pending_locks.append(lock_key(key))
+            continue
+        if kind == 1:
+            result.reads += 1
+        copy = view.get(cache_key(key))
+        if copy is not None and at < copy.deadline:
+            if kind == 1:
+                result.hits += 1
+            else:
+                _note_wait(result, at - first)
+            if xfetch_beta is not None and xfetch_should_refresh(copy.deadline - at, copy.delta,
+                                                                 xfetch_beta, rng):
+                result.early_refreshes += 1
+                source_read(key, at)
+            continue
+        if kind == 1 and at < n_bins:
+            misses[int(at)] += 1
+        if lock:
+            if lock_key(key) in pending_locks:  # released earlier in this slice: send the DEL first
+                client.delete(*pending_locks)
+                pending_locks = []
+            if client.set(lock_key(key), "holder", nx=True, px=30_000):
+                source_read(key, at)
+            else:
+                if kind == 1:
+                    result.lock_waits += 1
+                heapq.heappush(events, (round(at + lock_retry, 6), 2, seq, key, first))  # kind 2: retry
+                seq += 1
+            continue
+        source_read(key, at)
+        if kind == 2:
+            _note_wait(result, at - first)
+    view.flush()
+    if pending_locks:
+        client.delete(*pending_locks)
+    _clear(client, ns, "stampede")
+    _clear(client, ns, "lock")
+    return result
+
+
+def _note_wait(result: StampedeResult, wait: float) -> None:
+    result.waits.append(wait)
+    result.max_wait = max(result.max_wait, wait)
+
+
+def _check_ttl(ttl: float) -> None:
+    if not (isinstance(ttl, (int, float)) and ttl > 0):
+        raise ValueError(f"a TTL function must return a positive number of seconds, not {ttl!r}")

@@ -1,0 +1,222 @@
+"""entropy_lab.ttl and the checks of notebook 01."""
+import functools
+import math
+import random
+
+import pytest
+import redis
+
+import entropy_lab as lab
+from entropy_lab import ttl
+from entropy_lab.checks import check_jitter, check_ttl_choice
+from entropy_lab.clock import VirtualClock
+from entropy_lab.twin import TwinServer, fake_client
+
+
+def fake():
+    client = fake_client(TwinServer(clock=VirtualClock()))
+    return client, lab.namespace(client, "t01")
+
+
+# ---- the toy cache ---------------------------------------------------------------------------
+
+def test_toy_cache_replays_the_article_scenario():
+    clock = VirtualClock()
+    cache = ttl.TTLCache(ttl=5, clock=clock)
+    cache.set("user:1", "Alice")
+    clock.advance(3)
+    first = cache.get("user:1")
+    clock.advance(3)
+    second = cache.get("user:1")
+    assert (first.status, first.value, first.age, first.ttl_left) == ("hit", "Alice", 3, 2)
+    assert (second.status, second.value, second.age, second.ttl_left) == ("expired", None, 6, -1)
+    assert cache.get("user:1").status == "missing" and len(cache) == 0
+
+
+def test_toy_cache_expiry_is_lazy_until_swept():
+    clock = VirtualClock()
+    cache = ttl.TTLCache(ttl=1, clock=clock)
+    for i in range(10):
+        cache.set(f"k{i}", i)
+    cache.set("long", 0, ttl=100)
+    clock.advance(2)
+    assert len(cache) == 11
+    assert cache.sweep() == 10 and len(cache) == 1 and cache.get("long").hit
+
+
+def test_toy_cache_rejects_nonsense_ttl():
+    with pytest.raises(ValueError):
+        ttl.TTLCache(ttl=0)
+
+
+def test_toy_cache_defaults_to_the_lab_clock(fake_mode):
+    lab.connect()
+    cache = ttl.TTLCache(ttl=5)
+    cache.set("k", 1)
+    lab.sleep(6)
+    assert cache.get("k").status == "expired"
+
+
+# ---- expiry semantics --------------------------------------------------------------------------
+
+def test_run_commands_tabulates_replies_and_ttls():
+    client, ns = fake()
+    out = ttl.run_commands(client, ns.key("k"), ["SET k v EX 100", "EXPIRE k 50 NX", "SET k w",
+                                                  "TTL k", "GET nothing", "PERSIST k"])
+    rows = out.rows
+    assert rows[0][1:] == ["OK", "100"] and rows[1][1:] == ["(integer) 0", "100"]
+    assert rows[2][1:] == ["OK", "-1"] and rows[3][1] == "(integer) -1"
+    assert rows[4][1] == "(nil)" and rows[5][1] == "(integer) 0"
+
+
+@pytest.mark.redis_server
+def test_expiry_semantics_match_a_real_redis(redis_url):
+    commands = ["SET k v EX 100", "TTL k", "EXPIRE k 50 NX", "EXPIRE k 50 XX", "EXPIRE k 500 LT",
+                "EXPIRE k 500 GT", "INCR n", "SET k 10 KEEPTTL", "INCR k", "APPEND k 0", "SET k v",
+                "PERSIST k", "TTL missing", "PEXPIRE k 100000", "PERSIST k"]
+    real = redis.Redis.from_url(redis_url, decode_responses=True)
+    fake_client_, ns = fake()
+    key = "entropy-lab:t01:sem"
+    real.delete(key)
+    try:
+        assert ttl.run_commands(real, key, commands).rows == ttl.run_commands(fake_client_, key, commands).rows
+    finally:
+        real.delete(key, "n")
+
+
+# ---- lazy and active expiry --------------------------------------------------------------------
+
+def test_expired_keys_count_until_the_active_cycle_reclaims_them(fake_mode):
+    lab.connect()
+    with lab.sandbox() as box:
+        ns = lab.namespace(box, "t01")
+        deadline = ttl.fill_expiring(box, ns, 500, px=1000)
+        first = ttl.watch_expiry(box, deadline, [1])[0]
+        assert box.get(ns.key("dying", 0)) is None
+        later = ttl.watch_expiry(box, deadline, [2, 1000])
+    assert first.dbsize == 500 and first.expired_keys == 0
+    assert later[0].dbsize == 499 and later[0].expired_keys == 1
+    assert later[-1].dbsize == 0 and later[-1].expired_keys == 500
+    assert later[-1].used_memory < first.used_memory
+
+
+@pytest.mark.redis_server
+def test_expiry_invariant_on_a_real_server(fresh_redis_server):
+    client = fresh_redis_server.client()
+    ns = lab.namespace(client, "t01")
+    lab.clock.use(lab.clock.RealClock())
+    deadline = ttl.fill_expiring(client, ns, 500, px=500)
+    samples = ttl.watch_expiry(client, deadline, [1, 100, 1000])
+    assert all(s.dbsize + s.expired_keys == 500 for s in samples)
+    assert samples[-1].dbsize < 50
+
+
+# ---- the TTL trade-off -------------------------------------------------------------------------
+
+def test_catalogue_stream_is_seeded_and_has_the_promised_rates():
+    a = ttl.catalogue_stream(n_keys=50, seconds=200, read_rate=50, change_every=100, seed=3)
+    assert a == ttl.catalogue_stream(n_keys=50, seconds=200, read_rate=50, change_every=100, seed=3)
+    writes = sum(req.op == "write" for req in a)
+    assert 70 < writes < 130  # 50 items x 200 s / 100 s
+    assert sum(req.op == "read" for req in a) == 10_000
+    assert [req.at for req in a] == sorted(req.at for req in a)
+
+
+def test_batched_replay_equals_one_command_per_request():
+    client, ns = fake()
+    stream = ttl.catalogue_stream(n_keys=30, seconds=60, read_rate=30, change_every=60, seed=5)
+    one_by_one = ttl.run_ttl(client, ns, stream, 4.0, batch=1e-9)
+    batched = ttl.run_ttl(client, ns, stream, 4.0, batch=30.0)
+    fields = ("reads", "hits", "stale_reads", "source_reads", "max_age")
+    assert [getattr(one_by_one, f) for f in fields] == [getattr(batched, f) for f in fields]
+    assert batched.round_trips < one_by_one.round_trips / 10
+
+
+def test_ttl_bounds_staleness_and_trades_hits_for_freshness():
+    client, ns = fake()
+    stream = ttl.catalogue_stream(n_keys=50, seconds=120, read_rate=50, change_every=200, seed=1)
+    results = ttl.ttl_sweep(client, ns, stream, [1, 5, 30])
+    assert all(res.max_age < res.ttl for res in results)
+    hits = [res.hit_ratio for res in results]
+    loads = [res.source_load for res in results]
+    assert hits == sorted(hits) and loads == sorted(loads, reverse=True)
+    assert results[0].stale_fraction < results[-1].stale_fraction
+    assert list(client.scan_iter(match=ns.pattern())) == []
+
+
+def test_feasible_ttls_filters_on_both_targets():
+    a = ttl.TTLResult(ttl=1, seconds=1, reads=100, hits=80, stale_reads=0)
+    b = ttl.TTLResult(ttl=5, seconds=1, reads=100, hits=95, stale_reads=0)
+    c = ttl.TTLResult(ttl=9, seconds=1, reads=100, hits=99, stale_reads=2)
+    assert ttl.feasible_ttls([a, b, c]) == [5]
+
+
+def test_ttl_check_accepts_a_good_ttl_and_explains_bad_ones():
+    assert check_ttl_choice(10)
+    short, long_, none = check_ttl_choice(1), check_ttl_choice(120), check_ttl_choice(None)
+    assert not short and "larger" in short.hint
+    assert not long_ and "smaller" in long_.hint
+    assert not none and not check_ttl_choice(-3) and not check_ttl_choice("10")
+
+
+# ---- the stampede ---------------------------------------------------------------------------------
+
+SMALL = ttl.StampedeWorkload(n_keys=80, read_rate=80, seconds=30, ttl=10)
+
+
+def test_xfetch_test_follows_the_paper():
+    rng = random.Random(0)
+    # P(refresh) = exp(-ttl_left / (delta * beta))
+    share = sum(ttl.xfetch_should_refresh(0.2, 0.2, 1.0, rng) for _ in range(20_000)) / 20_000
+    assert abs(share - math.exp(-1)) < 0.02
+    assert not any(ttl.xfetch_should_refresh(100, 0.2, 1.0, rng) for _ in range(1000))
+
+
+def test_jittered_ttl_stays_in_its_band():
+    rng = random.Random(1)
+    values = [ttl.jittered_ttl(10, rng, spread=0.2) for _ in range(1000)]
+    assert 8 <= min(values) < 8.2 and 11.8 < max(values) <= 12
+
+
+def test_stampede_defences_cut_the_peak():
+    client, ns = fake()
+    none = ttl.run_stampede(client, ns, SMALL)
+    jitter = ttl.run_stampede(client, ns, SMALL, ttl_fn=ttl.jittered_ttl)
+    xfetch = ttl.run_stampede(client, ns, SMALL, xfetch_beta=1.0)
+    lock = ttl.run_stampede(client, ns, SMALL, lock=True)
+    assert none.source_per_second[:10] == [0] * 10 and none.peak == none.source_per_second[10]
+    assert jitter.peak < none.peak and xfetch.peak < none.peak and lock.peak < none.peak
+    assert xfetch.early_refreshes > 0 and xfetch.hit_ratio > none.hit_ratio
+    assert lock.lock_waits > 0 and lock.max_wait <= SMALL.recompute + 0.05 + 1e-9
+    assert lock.source_reads < none.source_reads
+    assert list(client.scan_iter(match=ns.pattern())) == []
+
+
+def test_stampede_is_deterministic():
+    client, ns = fake()
+    a = ttl.run_stampede(client, ns, SMALL, xfetch_beta=1.0)
+    b = ttl.run_stampede(client, ns, SMALL, xfetch_beta=1.0)
+    assert a.source_per_second == b.source_per_second
+
+
+@pytest.mark.redis_server
+def test_stampede_and_sweep_are_identical_on_a_real_redis(redis_url):
+    real = redis.Redis.from_url(redis_url, decode_responses=True)
+    ns_real = lab.namespace(real, "t01")
+    client, ns = fake()
+    for kwargs in ({}, {"lock": True}, {"xfetch_beta": 1.0}):
+        assert (ttl.run_stampede(real, ns_real, SMALL, **kwargs).source_per_second
+                == ttl.run_stampede(client, ns, SMALL, **kwargs).source_per_second)
+    stream = ttl.catalogue_stream(n_keys=30, seconds=60, read_rate=30, change_every=60, seed=5)
+    assert ttl.run_ttl(real, ns_real, stream, 4) == ttl.run_ttl(client, ns, stream, 4)
+    ns_real.reset()
+
+
+def test_jitter_check_catches_common_mistakes():
+    assert not check_jitter(lambda base, rng: None)
+    assert not check_jitter(lambda base, rng: base)
+    assert not check_jitter(lambda base, rng: base * random.uniform(0.8, 1.2))
+    assert not check_jitter(lambda base, rng: base * rng.uniform(0.1, 3))
+    assert not check_jitter(lambda base, rng: 1 / 0)
+    assert not check_jitter(functools.partial(ttl.jittered_ttl, spread=0.02))
+    assert check_jitter(ttl.jittered_ttl)
