@@ -448,9 +448,9 @@ PANELS = {
     "evictions": ("evictions", "keys/s", [("evicted_per_s", "evicted keys/s", "stale")]),
     "expirations": ("expirations", "keys/s", [("expired_per_s", "expired keys/s", "load")]),
     "misses": ("load on the source", "misses/s", [("misses_per_s", "misses/s", "stale")]),
-    "latency": ("latency", "ms (log scale)", [("latency_p50_ms", "p50", "cache"), ("latency_p99_ms", "p99", "stale"),
-                                              ("latency_max_ms", "max", "neutral")]),
+    "latency": ("latency", "ms (log scale)", [("latency_p50_ms", "p50", "cache"), ("latency_p99_ms", "p99", "stale")]),
 }
+LEGEND = {"memory": "lower right", "hit_ratio": "lower left"}
 
 
 def draw_dashboard(axes, series: Series, panels: Sequence[str] = tuple(PANELS), baseline: Series | None = None,
@@ -472,13 +472,15 @@ def draw_dashboard(axes, series: Series, panels: Sequence[str] = tuple(PANELS), 
             ax.set_ylim(0, 1.02)
         elif panel == "latency":
             ax.set_yscale("log")
+            top = np.nanmax(series.column("latency_p99_ms")) if len(series) else 1.0
+            ax.set_ylim(0.05, max(50.0, 2 * top if np.isfinite(top) else 50.0))
         else:
-            ax.set_ylim(bottom=0)
+            ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
         for firing in firings:
             if panel in PANEL_OF.get(firing.metric, ()):
                 ax.axvspan(firing.start, firing.end, color=plots.COLORS["stale"], alpha=0.12)
         if len(lines) > 1 or baseline is not None:
-            ax.legend(fontsize=8, loc="upper left")
+            ax.legend(fontsize=8, loc=LEGEND.get(panel, "upper left"))
 
 
 PANEL_OF = {"hit_ratio": ("hit_ratio",), "used_memory_mib": ("memory",), "evicted_per_s": ("evictions",),
@@ -488,7 +490,7 @@ PANEL_OF = {"hit_ratio": ("hit_ratio",), "used_memory_mib": ("memory",), "evicte
 
 def _grid(panels: Sequence[str]) -> tuple[int, int]:
     n = len(panels)
-    return (1, n) if n <= 2 else ((n + 1) // 2, 2)
+    return (1, n) if n <= 3 else ((n + 1) // 2, 2)
 
 
 def latency_note(client_or_backend: Any) -> str:
@@ -498,16 +500,15 @@ def latency_note(client_or_backend: Any) -> str:
 
 
 def plot_dashboard(series: Series, title: str = "Cache dashboard", panels: Sequence[str] = tuple(PANELS),
-                   baseline: Series | None = None, firings: Sequence["Firing"] = (), backend: str = "fake"):
-    """The dashboard of `series` as a figure (shown inline; returns the figure)."""
+                   baseline: Series | None = None, firings: Sequence["Firing"] = (), backend: str = "fake") -> None:
+    """Show the dashboard of `series` as a figure (inline in Jupyter)."""
     nrows, ncols = _grid(panels)
     fig, axes = plots.new_figure(title, "time (s)", "", ncols=ncols, nrows=nrows,
-                                 figsize=(7.5, 2.3 * nrows + 0.4))
+                                 figsize=(7.5 if ncols < 3 else 9.0, 2.3 * nrows + 0.4))
     draw_dashboard(axes, series, panels, baseline, firings, latency_note(backend))
     for ax in np.ravel(axes)[len(panels):]:
         ax.set_visible(False)
     plots.show(fig)
-    return fig
 
 
 def render_png(series: Series, title: str, panels: Sequence[str] = tuple(PANELS), note: str = "") -> bytes:
@@ -540,7 +541,7 @@ class LiveDashboard:
     THREAD_NAME = "entropy-lab-dashboard"
 
     def __init__(self, workload: Workload, config: dict[str, Any] | None = None, interval: float = INTERVAL,
-                 max_ticks: int | None = None, pace: float = 0.05, redraw_every: float = 1.0,
+                 max_ticks: int | None = None, pace: float = 0.05, redraw_every: float = 2.0,
                  title: str = "Live cache dashboard") -> None:
         self.workload = workload
         self.config = dict(config or {})
@@ -597,6 +598,7 @@ class LiveDashboard:
                 self.series = sampler.series
                 sampler.sample()
                 start, tick = lab_clock.now(), 0
+                self._drawn_at = _time.monotonic()
                 while not self._stop.is_set() and (self.max_ticks is None or tick < self.max_ticks):
                     state.step()
                     tick += 1
@@ -802,6 +804,21 @@ class KeyspaceSample:
     def biggest_table(self, top: int = 5, ns: Namespace | None = None) -> Table:
         return table(["key", "type", "MEMORY USAGE (bytes)"],
                      [[ns.name(k) if ns else k, typ, size] for k, typ, size in self.biggest(top)])
+
+    def by_prefix(self, ns: Namespace | None = None, depth: int = 1) -> Table:
+        """Sampled keys grouped by their first `depth` name parts (after the namespace), biggest first:
+        how many, how many without a TTL, and their bytes."""
+        groups: dict[str, list[int]] = {}
+        for key, size in self.sizes.items():
+            name = ns.name(key) if ns else key
+            prefix = ":".join(name.split(":")[:depth])
+            group = groups.setdefault(prefix, [0, 0, 0])
+            group[0] += 1
+            group[1] += key in self.persistent
+            group[2] += size
+        rows = sorted(groups.items(), key=lambda kv: (-kv[1][2], kv[0]))
+        return table(["prefix", "keys", "without TTL", "bytes (MEMORY USAGE)"],
+                     [[prefix, n, persistent, size] for prefix, (n, persistent, size) in rows])
 
     def bytes_without_ttl(self) -> int:
         """Bytes (MEMORY USAGE) of sampled keys that have no TTL."""
