@@ -46,6 +46,10 @@ def check_invalidation_handler(handler) -> Verdict:
                            "a key may already be gone from L1: use l1.pop(key, None).")
         except Exception as exc:  # the learner's code: report, do not crash
             return verdict(False, f"message {step} ({text!r}) raised {type(exc).__name__}: {exc}.", hint)
+        if mine != expected and step == 1 and mine == _L1:
+            return verdict(False, "your handler left the L1 unchanged on the first message (an invalidate).",
+                           "start with invalidate: kind, _, key = text.partition(':') (the key has colons of its "
+                           "own, so split on the first colon only), then l1.pop(key, None).")
         if mine != expected:
             extra = sorted(set(mine) - set(expected))
             missing = sorted(set(expected) - set(mine))
