@@ -8,6 +8,9 @@ from . import Verdict, verdict
 
 def check_policy_and_size(choice) -> Verdict:
     """`choice` = (policy, max_keys): reaches CHOICE_TARGET on the zipf trace with the least memory."""
+    if choice is None or (isinstance(choice, tuple) and None in choice):
+        return verdict(False, f"choice is still {choice!r}.",
+                       "fill in a policy name and a cache size in keys, e.g. (\"allkeys-lru\", 200).")
     try:
         policy, size = choice
         size = int(size)
