@@ -44,7 +44,7 @@ TOMBSTONE_BYTES = 40       # a versioned delete leaves the version behind, no va
 STREAM_ENTRY_BYTES = 120   # one invalidation entry in a stream (XADD MAXLEN ~ STREAM_MAXLEN)
 STREAM_MAXLEN = 1000
 SAMPLES = 5                # keys sampled per eviction (maxmemory-samples)
-SAMPLE_EVERY = 5.0         # seconds between memory samples
+SAMPLE_EVERY = 10.0        # seconds between memory samples (local caches sweep expired entries then)
 
 POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "noeviction")
 CHANNELS = ("none", "pubsub", "stream")
@@ -132,13 +132,14 @@ class Workload:
     def __len__(self) -> int:
         return len(self.times)
 
-    def incidents(self) -> list[tuple[float, str]]:
-        """(time, what happened) for the timeline plot."""
-        items = [(a, "write burst") for a, _ in self.bursts]
-        items += [(self.hot_shift_at, "hot set shifts"), (self.outage[1], f"instance {self.outage[0]} loses pub/sub"),
-                  (self.outage[2], f"instance {self.outage[0]} back")]
+    def incidents(self, short: bool = False) -> list[tuple[float, str]]:
+        """(time, what happened), sorted; `short` gives one-word labels for a plot."""
+        items = [(a, "burst" if short else "write burst") for a, _ in self.bursts]
+        items += [(self.hot_shift_at, "shift" if short else "hot set shifts"),
+                  (self.outage[1], "outage" if short else f"instance {self.outage[0]} loses pub/sub"),
+                  (self.outage[2], "back" if short else f"instance {self.outage[0]} back")]
         if self.scale_out_at is not None:
-            items.append((self.scale_out_at, "a shard is added"))
+            items.append((self.scale_out_at, "+shard" if short else "a shard is added"))
         return sorted(items)
 
 
@@ -563,7 +564,7 @@ def simulate_budget(config: BudgetConfig, workload: Workload | None = None, tier
     ebytes = tuple(entry_bytes(size) for size in sizes)
 
     def sample(now: float) -> None:
-        """Measure waste; local caches drop their expired entries here (a sweep every 5 s)."""
+        """Measure waste; local caches drop their expired entries here (a sweep every SAMPLE_EVERY s)."""
         nonlocal l1_peak
         waste = l1_bytes = 0
         for cache in l1:
