@@ -187,3 +187,30 @@ def test_real_memory_usage_and_eviction_order_match_the_twin(real, twin):
                                                                                "page:home"]
     growth = ev.lfu_counter_growth(real, log_factors=(0,), checkpoints=(0, 1000))
     assert growth == {0: [5, 255]}
+
+
+def test_lfu_model_curve_matches_the_twins_increment_rule():
+    import random
+
+    from entropy_lab.twin import lrulfu
+
+    def by_increments(hits, factor, seed):
+        rnd, counter = random.Random(seed).random, lrulfu.LFU_INIT_VAL
+        for _ in range(hits):
+            counter = lrulfu.lfu_log_incr(counter, factor, rnd())
+        return counter
+
+    for factor, hits in ((1, 1000), (10, 3000)):
+        slow = sum(by_increments(hits, factor, seed) for seed in range(30)) / 30
+        fast = sum(ev.lfu_model_curve([hits], factor, seed=seed)[0] for seed in range(30)) / 30
+        assert abs(slow - fast) < 0.05 * slow + 1
+
+
+def test_unfilled_choice_gets_a_friendly_verdict():
+    verdict = check_policy_and_size((None, None))
+    assert not verdict and "still" in verdict.message
+
+
+def test_memory_settings_table(twin):
+    shown = repr(ev.memory_settings(twin))
+    assert "maxmemory-policy" in shown and "maxmemory-samples" in shown
