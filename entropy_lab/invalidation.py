@@ -470,6 +470,11 @@ class Subscriber:
         return f"Subscriber({self.service.name!r}, {state}, received={self.received})"
 
 
+def subscriber_threads() -> int:
+    """How many redis-py pub/sub worker threads are alive in this process (0 after a clean stop)."""
+    return sum(isinstance(t, redis.client.PubSubWorkerThread) and t.is_alive() for t in threading.enumerate())
+
+
 # ---------------------------------------------------------------------------------------------
 # Prefix clears: SCAN + UNLINK, and why not KEYS
 

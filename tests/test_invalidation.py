@@ -158,9 +158,10 @@ def _subscriber_roundtrip(client, ns, thread):
     for sub in subs:
         assert sub.wait_for(1) if thread else sub.pump(1) == 1
     assert all(key not in s.l1 for s in services)
+    assert inv.subscriber_threads() == (2 if thread else 0)
     for sub in subs:
         sub.stop()
-    assert threading.active_count() == before
+    assert threading.active_count() == before and inv.subscriber_threads() == 0
     assert publisher.invalidate(key) == 0  # nobody listens any more: the message is lost
     return subs
 
