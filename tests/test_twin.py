@@ -230,3 +230,19 @@ def test_twinserver_config_argument():
     server = TwinServer(config={"maxmemory": "2mb", "maxmemory_policy": "allkeys-lfu"})
     r = fake_client(server)
     assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lfu"
+
+
+def test_transactions_are_accounted_and_oom_refuses_exec(r):
+    with r.pipeline(transaction=True) as pipe:
+        pipe.set("a", "x" * 100)
+        pipe.get("a")
+        assert pipe.execute() == [True, "x" * 100]
+    assert r.dbsize() == 1 and r.memory_usage("a") == 160
+    r.config_set("maxmemory", "900kb")  # below the empty server's own usage: nothing can be evicted
+    # like redis-server 7.0.15: the queued SET gets OOM and EXEC answers EXECABORT
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        with r.pipeline(transaction=True) as pipe:
+            pipe.set("b", "y")
+            pipe.execute()
+    assert r.get("a") == "x" * 100
+    assert r.get("b") is None

@@ -151,7 +151,6 @@ class TwinServer(fakeredis.FakeServer):
         self.started = self.clock.time()
         self.port = port
         self.touched: dict[tuple[TwinDatabase, bytes], bool | None] | None = None
-        self.depth = 0
         self.now = self.started
         for name, value in (config or {}).items():
             self.config_set(name.replace("_", "-"), str(value))
@@ -250,12 +249,29 @@ class TwinServer(fakeredis.FakeServer):
         ks.note_peak()
 
 
+_NEVER_REJECTED_IN_MULTI = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"})
+
+
 class TwinSocket(FakeSocket):
     """A fakeredis connection whose commands run through the twin's model."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._twin_depth = 0  # > 0 inside EXEC or a script: no eviction between those commands
         self._server.ks.stats.total_connections_received += 1
+
+    def _process_command(self, fields: list[bytes]) -> None:
+        """Inside MULTI, Redis refuses to queue any command while out of memory (EXEC then
+        answers EXECABORT)."""
+        if fields and self._queueing and fields[0].lower() not in _NEVER_REJECTED_IN_MULTI:
+            server: TwinServer = self._server
+            with server.lock:
+                ok = server.before_command()
+            if not ok:
+                self._transaction_failed = True
+                self.put_response(self._decode_result(SimpleError(OOM_MESSAGE)))
+                return
+        super()._process_command(fields)
 
     def _name_to_func(self, cmd_name: str) -> tuple[Any, Signature]:
         handler = TWIN_COMMANDS.get(cmd_name)
@@ -265,7 +281,7 @@ class TwinSocket(FakeSocket):
 
     def _run_command(self, func: Any, sig: Any, args: list[Any], from_script: bool) -> Any:
         server: TwinServer = self._server
-        top = server.depth == 0
+        top = self._twin_depth == 0
         if top:
             ok = server.before_command()
             if not ok and not from_script and (
@@ -273,11 +289,11 @@ class TwinSocket(FakeSocket):
                 raise SimpleError(OOM_MESSAGE)
         saved = server.touched
         server.touched = touched = {}
-        server.depth += 1
+        self._twin_depth += 1
         try:
             result = super()._run_command(func, sig, args, from_script)
         finally:
-            server.depth -= 1
+            self._twin_depth -= 1
             server.touched = saved
         server.ks.stats.total_commands_processed += 1
         server.reconcile(touched, sig.name)
