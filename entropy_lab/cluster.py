@@ -219,7 +219,7 @@ class LocalCluster:
         return Rebalance(name, moved, self.keys_per_node()[name], seconds, progress)
 
     def _rebalance_while_probing(self, before: SlotMap, keys: Sequence[str], new: str,
-                                 timeout: float, every: float = 0.25) -> list[ProbeRound]:
+                                 timeout: float, every: float = 0.5) -> list[ProbeRound]:
         argv = _cli_argv("rebalance", self._address(self.masters[0]), "--cluster-use-empty-masters")
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         rounds: list[ProbeRound] = []
@@ -371,7 +371,10 @@ class SimulatedClusterClient:
 
     def mget_nonatomic(self, keys: Sequence[str] | str, *args: str) -> list[Any]:
         keys = [keys, *args] if isinstance(keys, str) else [*keys, *args]
-        return [self.get(key) for key in keys]
+        found: dict[str, Any] = {}
+        for name, group in _group_by_node(keys, self._cluster.slot_map()).items():
+            found.update(zip(group, self._cluster.node_client(name).mget(group)))
+        return [found[key] for key in keys]
 
     def mset_nonatomic(self, mapping: dict[str, Any]) -> list[bool]:
         groups: dict[str, dict[str, Any]] = {}
@@ -445,7 +448,7 @@ class SimulatedCluster:
                 counts = self.probe(probe_keys, before)
                 # caught mid-slot: MIGRATE has moved about half of this slot's keys, and the old
                 # owner answers ASK for those (the real cluster shows the same, briefly)
-                asked = len(probe_by_slot.get(moving[done], [])) // 2
+                asked = (len(probe_by_slot.get(moving[done], [])) + 1) // 2
                 if asked:
                     counts["served"] -= asked
                     counts["ASK"] += asked

@@ -15,6 +15,7 @@ get the same numbers.
 """
 from __future__ import annotations
 
+import binascii
 import bisect
 import hashlib
 import math
@@ -28,6 +29,7 @@ from typing import Protocol
 from .errors import LabError
 
 MASK64 = (1 << 64) - 1
+_blake2b = hashlib.blake2b
 CLUSTER_SLOTS = 16384
 
 
@@ -42,10 +44,14 @@ def to_bytes(key: str | bytes | int) -> bytes:
 
 
 def stable_hash(key: str | bytes | int, salt: str | bytes = b"") -> int:
-    """A 64-bit hash of `key` that is the same in every process and on every machine (BLAKE2b)."""
-    salt_bytes = to_bytes(salt)
-    return int.from_bytes(hashlib.blake2b(salt_bytes + b"\x00" + to_bytes(key) if salt_bytes else to_bytes(key),
-                                          digest_size=8).digest(), "big")
+    """A 64-bit hash of `key` that is the same in every process and on every machine (BLAKE2b).
+
+    With a `salt` (e.g. a node name) the hash of salt + NUL + key: a different hash per salt.
+    """
+    data = key.encode() if type(key) is str else to_bytes(key)
+    if salt:
+        data = to_bytes(salt) + b"\x00" + data
+    return int.from_bytes(_blake2b(data, digest_size=8).digest(), "big")
 
 
 class Scheme(Protocol):
@@ -55,6 +61,10 @@ class Scheme(Protocol):
     nodes: list[str]
 
     def node_for(self, key: str | bytes | int) -> str: ...
+
+    def with_node_added(self, node: str) -> "Scheme": ...
+
+    def with_node_removed(self, node: str) -> "Scheme": ...
 
 
 def _check_nodes(nodes: Iterable[str]) -> list[str]:
@@ -66,8 +76,27 @@ def _check_nodes(nodes: Iterable[str]) -> list[str]:
     return names
 
 
+class _NodeList:
+    """Growing and shrinking for schemes defined by their list of nodes alone."""
+
+    nodes: list[str]
+
+    def _with_nodes(self, nodes: list[str]):
+        raise NotImplementedError
+
+    def with_node_added(self, node: str):
+        """The same scheme with `node` appended (for jump hash: a new last bucket)."""
+        return self._with_nodes([*self.nodes, node])
+
+    def with_node_removed(self, node: str):
+        """The same scheme without `node` (the others keep their order; jump hash renumbers)."""
+        if node not in self.nodes or len(self.nodes) == 1:
+            raise LabError(f"Cannot remove {node!r}: it must be one of several nodes {self.nodes}.")
+        return self._with_nodes([n for n in self.nodes if n != node])
+
+
 # --------------------------------------------------------------------------- modulo
-class Modulo:
+class Modulo(_NodeList):
     """hash(key) mod N: the textbook sharding that reshuffles almost everything on resize."""
 
     name = "modulo"
@@ -78,12 +107,15 @@ class Modulo:
     def node_for(self, key: str | bytes | int) -> str:
         return self.nodes[stable_hash(key) % len(self.nodes)]
 
+    def _with_nodes(self, nodes: list[str]) -> "Modulo":
+        return Modulo(nodes)
+
     def __repr__(self) -> str:
         return f"Modulo({len(self.nodes)} nodes)"
 
 
 # --------------------------------------------------------------------------- hash ring
-class HashRing:
+class HashRing(_NodeList):
     """Consistent hashing: each node owns `vnodes` points on a 64-bit ring.
 
     A key belongs to the first point clockwise from its hash (wrapping past the top).
@@ -115,6 +147,9 @@ class HashRing:
             previous = point
         return {node: arc / (1 << 64) for node, arc in owned.items()}
 
+    def _with_nodes(self, nodes: list[str]) -> "HashRing":
+        return HashRing(nodes, self.vnodes)
+
     def __repr__(self) -> str:
         return f"HashRing({len(self.nodes)} nodes x {self.vnodes} vnodes)"
 
@@ -137,7 +172,7 @@ def jump_hash(key: int, num_buckets: int) -> int:
     return b
 
 
-class JumpHash:
+class JumpHash(_NodeList):
     """Jump consistent hash over named nodes: node i is bucket i.
 
     It needs no memory and balances perfectly, but nodes are numbered: you can add or remove
@@ -152,12 +187,15 @@ class JumpHash:
     def node_for(self, key: str | bytes | int) -> str:
         return self.nodes[jump_hash(stable_hash(key), len(self.nodes))]
 
+    def _with_nodes(self, nodes: list[str]) -> "JumpHash":
+        return JumpHash(nodes)
+
     def __repr__(self) -> str:
         return f"JumpHash({len(self.nodes)} nodes)"
 
 
 # --------------------------------------------------------------------------- rendezvous
-class Rendezvous:
+class Rendezvous(_NodeList):
     """Highest random weight: every node scores the key, the highest score wins.
 
     Removing a node moves only its own keys, adding one takes about 1/(N+1) of them, and any
@@ -168,10 +206,19 @@ class Rendezvous:
 
     def __init__(self, nodes: Iterable[str]) -> None:
         self.nodes = _check_nodes(nodes)
+        self._salted = [(node.encode() + b"\x00", node) for node in self.nodes]
+
+    def score(self, key: str | bytes | int, node: str) -> int:
+        """The weight `node` gives `key`: stable_hash(key, salt=node)."""
+        return stable_hash(key, salt=node)
 
     def node_for(self, key: str | bytes | int) -> str:
         data = to_bytes(key)
-        return max(self.nodes, key=lambda node: (stable_hash(data, salt=node), node))
+        return max((int.from_bytes(_blake2b(salt + data, digest_size=8).digest(), "big"), node)
+                   for salt, node in self._salted)[1]
+
+    def _with_nodes(self, nodes: list[str]) -> "Rendezvous":
+        return Rendezvous(nodes)
 
     def __repr__(self) -> str:
         return f"Rendezvous({len(self.nodes)} nodes)"
@@ -211,8 +258,11 @@ def hash_tag(key: str | bytes) -> bytes:
 
 
 def key_slot(key: str | bytes) -> int:
-    """The Redis Cluster hash slot of `key` (0..16383), as `CLUSTER KEYSLOT` computes it."""
-    return crc16(hash_tag(key)) % CLUSTER_SLOTS
+    """The Redis Cluster hash slot of `key` (0..16383), as `CLUSTER KEYSLOT` computes it.
+
+    Uses binascii.crc_hqx, the same CRC16 as `crc16` above, computed in C.
+    """
+    return binascii.crc_hqx(hash_tag(key), 0) % CLUSTER_SLOTS
 
 
 def even_slot_ranges(n_masters: int) -> list[tuple[int, int]]:
@@ -315,7 +365,7 @@ class SlotMap:
             if count <= 0:
                 return SlotMap(owners, nodes)
             for slot in [s for s, owner in enumerate(owners) if owner == src][:count]:
-                owners[slot] = dst
+                owners[slot] = dst  # redis-cli takes the source's lowest slots first
             balance[dst] += count
             balance[src] -= count
 
@@ -347,6 +397,16 @@ def moved_fraction(before: Scheme, after: Scheme, keys: Sequence[str | bytes]) -
         raise LabError("moved_fraction needs at least one key.")
     moved = sum(before.node_for(k) != after.node_for(k) for k in keys)
     return moved / len(keys)
+
+
+def moved_on_growth(make: Callable[[list[str]], Scheme], sizes: Iterable[int],
+                    keys: Sequence[str | bytes]) -> list[float]:
+    """For each N in `sizes`: the share of `keys` that move when `make(N nodes)` gains one node."""
+    moved = []
+    for n in sizes:
+        scheme = make(node_names(n))
+        moved.append(moved_fraction(scheme, scheme.with_node_added(node_names(n + 1)[-1]), keys))
+    return moved
 
 
 def load(scheme: Scheme, keys: Iterable[str | bytes]) -> dict[str, int]:

@@ -55,7 +55,10 @@ def check_jump_hash(fn) -> Verdict:
     except Exception as exc:  # the learner's code: report, do not crash
         return verdict(False, f"your function raised {type(exc).__name__}: {exc}",
                        "try it on one key first, e.g. jump(42, 10), and read the error.")
-    bad = [(n, b) for n, values in got.items() for b in values if not isinstance(b, int) or not 0 <= b < n]
+    if all(b is None for values in got.values() for b in values):
+        return verdict(False, "your function returned None.", "finish it with `return b`.")
+    bad = [(n, b) for n, values in got.items() for b in values
+           if isinstance(b, bool) or not isinstance(b, int) or not 0 <= b < n]
     if bad:
         n, b = bad[0]
         return verdict(False, f"with {n} buckets it returned {b!r}; a bucket must be an int from 0 to {n - 1}.",
