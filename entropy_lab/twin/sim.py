@@ -191,10 +191,10 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
         ks.advance(now)
         clock = lru_clock(now)
         minutes = lfu_minutes(now)
+        chunk_misses = misses
         for k in keys[lo:hi].tolist():
             j = pos.get(k)
-            if j is not None:
-                hits += 1
+            if j is not None:  # a hit: refresh the stamp, nothing else changes
                 if lfu:
                     stamp[j] = lfu_touched(stamp[j], minutes, decay, factor, rnd())
                 else:
@@ -209,6 +209,7 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
                     evict_key(victim[0], victim[1])
             elif used() > limit_bytes:
                 perform_evictions(ks, now)
+        hits += (hi - lo) - (misses - chunk_misses)
     counts[0] += hits
     counts[1] += misses
 
