@@ -581,23 +581,34 @@ class LogReader:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def catch_up(self, count: int = 100) -> int:
-        """Apply and acknowledge every new entry; returns how many were applied."""
-        done = 0
+    def catch_up(self, count: int = 100, pending: bool = False) -> int:
+        """Apply and acknowledge every new entry (">"); returns how many were applied.
+
+        `pending=True` (when an instance comes back): first its own pending entries, delivered
+        before but never acknowledged because it crashed mid-way, read with ID 0.
+        """
+        done = self._drain("0", count) if pending else 0
+        done += self._drain(">", count)
+        self.applied += done
+        return done
+
+    def _drain(self, start: str, count: int) -> int:
+        done, position = 0, start
         while True:
-            reply = self.service.client.xreadgroup(self.group, self.consumer, {self.log.key: ">"}, count=count)
+            reply = self.service.client.xreadgroup(self.group, self.consumer, {self.log.key: position}, count=count)
             self.round_trips += 1
             entries = reply[0][1] if reply else []
             for _, fields in entries:
-                self.service.apply(fields[InvalidationLog.FIELD])
+                if fields:  # a pending entry trimmed away since comes back with no fields
+                    self.service.apply(fields[InvalidationLog.FIELD])
             if entries:
                 self.service.client.xack(self.log.key, self.group, *[entry_id for entry_id, _ in entries])
                 self.round_trips += 1
                 done += len(entries)
             if len(entries) < count:
-                break
-        self.applied += done
-        return done
+                return done
+            if start != ">":
+                position = entries[-1][0]
 
     def pending(self) -> int:
         """Entries delivered to this group but not yet acknowledged."""
@@ -848,7 +859,7 @@ def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenari
                 if subscribers:
                     subscribers[1].start(thread=False)
                 if readers:
-                    readers[1].catch_up()
+                    readers[1].catch_up(pending=True)
             service = services[rng.randrange(len(services))]
             if request.op == "read":
                 served = service.lookup(request.key, t)

@@ -335,7 +335,7 @@ print("subscribers that heard the invalidation:", heard)
 
 # %% [markdown]
 # Nobody heard it. The worker is subscribed again, and its L1 still holds version 2. Wait an hour
-# (instant on the fake; on a real server this notebook waits only a short while, see below) and
+# (instant on the fake's virtual clock; on a real server the cell waits half a second instead) and
 # read again:
 
 # %%
@@ -410,9 +410,10 @@ assert with_ttl.source_reads > pubsub.source_reads
 #
 # A Redis **Stream** keeps its entries. The publisher appends every message with `XADD`; each
 # instance reads through its own **consumer group**, whose position lives on the server.
-# `XREADGROUP ... >` returns every entry the group has not seen yet, and `XACK` marks it done, so an
-# entry delivered but not acknowledged (the instance crashed mid-way) is delivered again. An
-# instance that was away replays exactly what it missed.
+# `XREADGROUP ... >` returns every entry the group has not seen yet, and `XACK` marks it done. An
+# entry delivered but never acknowledged (the instance crashed mid-way) stays on the group's pending
+# list, and the instance reads those first when it comes back (`XREADGROUP ... 0`). An instance that
+# was away replays exactly what it missed.
 #
 # The same lost-message scene as before, with a log:
 
@@ -430,7 +431,7 @@ print("stale while away:", worker.read("user:8").stale)
 # up before serving:
 
 # %%
-print("entries replayed:", reader.catch_up(), "| still pending:", reader.pending())
+print("entries replayed:", reader.catch_up(pending=True), "| still pending:", reader.pending())
 served = worker.read("user:8")
 print(f"after catching up: source={served.source} stale={served.stale}")
 assert not served.stale

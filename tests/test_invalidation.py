@@ -231,6 +231,13 @@ def _stream_replay(client, ns):
     assert ns.key("item:1") not in a.l1
     assert reader.pending() == 0 and reader.catch_up() == 0
     inv.LogReader(a, log)                    # a second start does not reset the group
+    a.read("item:1", 0.0)
+    publisher.invalidate(ns.key("item:1"))
+    client.xreadgroup("a", "1", {log.key: ">"})   # delivered, then the instance "crashes"
+    assert reader.pending() == 1 and ns.key("item:1") in a.l1
+    assert reader.catch_up() == 0               # nothing new ...
+    assert reader.catch_up(pending=True) == 1   # ... but the pending entry comes back
+    assert reader.pending() == 0 and ns.key("item:1") not in a.l1
 
 
 def test_stream_reader_replays_what_it_missed_on_the_fake(fake):
