@@ -246,3 +246,19 @@ def test_transactions_are_accounted_and_oom_refuses_exec(r):
             pipe.execute()
     assert r.get("a") == "x" * 100
     assert r.get("b") is None
+
+
+def test_a_blocked_client_does_not_take_other_clients_off_the_lab_clock(clock):
+    import threading
+
+    server = TwinServer(clock=clock)
+    a, b = fake_client(server), fake_client(server)
+    popped = []
+    waiter = threading.Thread(target=lambda: popped.append(a.blpop("q", timeout=5)))
+    waiter.start()
+    b.set("x", "1", px=1000)
+    clock.advance(0.5)
+    assert b.pttl("x") == 500
+    b.rpush("q", "hello")
+    waiter.join()
+    assert popped == [("q", "hello")]
