@@ -480,7 +480,7 @@ class BudgetResult:
 
     def row(self) -> list:
         """The usual table row: disorder, then performance, then energy."""
-        return [self.config.describe(), self.stale_fraction, self.worst_staleness, self.hit_ratio,
+        return [self.config.describe(), f"{self.stale_fraction:.2%}", self.worst_staleness, f"{self.hit_ratio:.1%}",
                 self.source_peak, self.memory_mb, self.energy()]
 
 

@@ -30,8 +30,7 @@ def check_budget_config(config) -> Verdict:
     misses = CAPSTONE_SLO.misses(result)
     if misses:
         missed = "; ".join(f"{name} {measured}" for name, measured, _ in misses)
-        plural = "objective" if len(misses) == 1 else "objectives"
-        return verdict(False, f"misses {len(misses)} of 4 {plural}: {missed}.", misses[0][2])
+        return verdict(False, f"misses {len(misses)} of the 4 objectives: {missed}.", misses[0][2])
     if energy > ENERGY_BUDGET:
         items = result.energy_items()
         biggest = max(items, key=items.get)
