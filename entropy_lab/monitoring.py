@@ -204,25 +204,25 @@ class Workload:
     `session_ttl=None` (memory creep), `grow_at` (the catalog grows to `grow_to` items of
     `grown_value_bytes`: the working set outgrows memory),
     `shift_at` (the hot set moves), `ttl_jitter=0` (every key expires together: a stampede),
-    `incident` (ticks that read a big key and run KEYS: a latency spike).
+    `incident` (ticks that read a big hash whole and run KEYS: a latency spike).
     """
 
     items: int = 300
     skew: float = 1.0
     requests: int = 60
     value_bytes: int = 300
-    item_ttl: float = 2.0
+    item_ttl: float = 1.5
     ttl_jitter: float = 0.5
     sessions: int = 6
     session_bytes: int = 5000
     session_ttl: float | None = 0.5
     grow_at: int | None = None
     grow_to: int = 3000
-    grown_value_bytes: int = 16000
+    grown_value_bytes: int = 24000
     shift_at: int | None = None
     incident: tuple[int, ...] = ()
-    big_key_bytes: int = 1_000_000
-    big_reads: int = 4
+    big_fields: int = 5_000
+    big_reads: int = 2
     seed: int = 5
     lesson: str = "05"
 
@@ -320,10 +320,14 @@ class WorkloadRun:
 
     def _incident(self) -> None:
         s, r, big = self.spec, self.client, self.ns.key("feed")
-        if self.tick == min(s.incident):
-            r.set(big, "f" * s.big_key_bytes)  # someone caches the whole product feed in one key
-        for _ in range(s.big_reads):
-            self._timed(lambda: r.get(big), payload=lambda v: len(v or ""))
+        if self.tick == min(s.incident):  # someone caches the whole product feed in one hash
+            fields = {f"product:{i:05d}": f"price={i % 97};stock={i % 13};name=item-{i:05d}" for i in range(s.big_fields)}
+            items = list(fields.items())
+            for start in range(0, len(items), 1000):
+                r.hset(big, mapping=dict(items[start:start + 1000]))
+        for _ in range(s.big_reads):  # ... and pages read all of it
+            self._timed(lambda: r.hgetall(big), payload=lambda v: sum(len(k) + len(x) for k, x in v.items()),
+                        scanned=s.big_fields)
         keys_here = r.dbsize()
         self._timed(lambda: r.keys(self.ns.pattern("nothing:*")), scanned=keys_here)
 
@@ -709,6 +713,33 @@ class RateOfChange:
         cond = f"> {self.above:g}/s" if self.above is not None else f"< {self.below:g}/s"
         over = f" over {self.window} samples" if self.window > 1 else ""
         return f"change of {self.metric} {cond}{over}" + (f" for {self.for_} samples" if self.for_ > 1 else "")
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A threshold relative to the recent past: fires when `metric` is more than `factor` times its
+    median over the previous `baseline` samples, for `for_` samples in a row.
+
+    Good for latency, whose normal level depends on the machine: a fixed "p99 > 10 ms" is too
+    strict on a busy laptop and too lax on a fast server."""
+
+    name: str
+    metric: str
+    factor: float = 5.0
+    baseline: int = 10
+    for_: int = 1
+
+    def breaches(self, series: Series) -> list[bool]:
+        values = series.column(self.metric)
+        out = []
+        for i, v in enumerate(values):
+            past = values[max(0, i - self.baseline):i]
+            past = past[~np.isnan(past)]
+            out.append(bool(len(past) >= 3 and not math.isnan(v) and v > self.factor * float(np.median(past))))
+        return out
+
+    def describe(self) -> str:
+        return f"{self.metric} > {self.factor:g} x its median of the last {self.baseline} samples"
 
 
 @dataclass(frozen=True)

@@ -173,13 +173,13 @@ check_interval_hit_ratio(my_interval_hit_ratio)
 #
 # The workload is the cache-aside pattern from [00](00_watch_a_cache_decay.ipynb): 60 reads per
 # tick of 300 catalog items, popular items far more often (a Zipf skew); a miss reads the source
-# and caches the item for 2 s +/- 50% (jitter). Each tick also stores 6 session keys of 5 KB that
+# and caches the item for 1.5 s +/- 50% (jitter). Each tick also stores 6 session keys of 5 KB that
 # live 0.5 s. The cache starts warm. Every experiment runs in a **sandbox**, a fresh server the
-# lab owns, with a 3 MiB `maxmemory` and `allkeys-lru`, so it can reconfigure it freely.
+# lab owns, with a 4 MiB `maxmemory` and `allkeys-lru`, so it can reconfigure it freely.
 
 # %%
-SANDBOX = dict(maxmemory="3mb", maxmemory_policy="allkeys-lru")
-TICKS = 25  # of mon.INTERVAL = 0.1 s each: 2.5 s of traffic per run
+SANDBOX = dict(maxmemory="4mb", maxmemory_policy="allkeys-lru")
+TICKS = 20  # of mon.INTERVAL = 0.1 s each: 2 s of traffic per run
 healthy = mon.Workload()
 runs, keyspaces = {}, {}
 
@@ -194,7 +194,7 @@ def observe(workload, name, sample_keys=False):
 
 
 # %% [markdown]
-# In fake mode time is virtual, so 2.5 s of traffic takes well under a second and the series is the
+# In fake mode time is virtual, so 2 s of traffic takes well under a second and the series is the
 # same on every run. On a real server `mon.run` really waits out each 0.1 s interval.
 #
 # The healthy run, with every fifth sample shown:
@@ -264,19 +264,21 @@ mon.plot_dashboard(runs["creep"], "Memory creep: sessions stored without a TTL",
                    baseline=runs["healthy"])
 
 # %% [markdown]
-# Memory climbs in a straight line while every other panel looks exactly like the healthy run: the
-# hit ratio is identical. Creep is invisible to anyone who watches only the hit ratio, and it ends in
+# Memory climbs in a straight line while the hit ratio looks just like the healthy run's (in fake
+# mode it is identical, sample for sample). Creep is invisible to anyone who watches only the hit ratio, and it ends in
 # evictions or, under `noeviction`, in refused writes. How far apart were the two runs at the end?
 
 # %%
 grew = runs["creep"][-1]["used_memory_mib"] - runs["healthy"][-1]["used_memory_mib"]
 print(f"creep used {grew:.2f} MiB more than the healthy run after {runs['creep'][-1]['t']:.1f} s")
-assert grew > 0.3 and list(runs["creep"].column("hit_ratio")) == list(runs["healthy"].column("hit_ratio"))
+gap = abs(np.nanmean(runs["creep"].column("hit_ratio")) - np.nanmean(runs["healthy"].column("hit_ratio")))
+print(f"mean hit ratio: creep and healthy differ by {gap:.3f}")
+assert grew > 0.3 and gap < 0.05
 
 # %% [markdown]
 # ### 2. An eviction storm: the working set outgrows memory
 #
-# At the third tick a release starts caching ten times as many items, each 16 KB. The cache fills,
+# At the third tick a release starts caching ten times as many items, each 24 KB. The cache fills,
 # then `allkeys-lru` evicts to make room, and the items it evicts are read again soon after.
 
 # %%
@@ -292,17 +294,17 @@ mon.plot_dashboard(runs["storm"], "Eviction storm: the working set outgrows memo
 # %%
 storm = runs["storm"]
 print(f"peak evictions {storm.column('evicted_per_s').max():.0f} keys/s, "
-      f"memory {storm.column('used_memory_mib').max():.2f} MiB of a 3 MiB limit")
+      f"memory {storm.column('used_memory_mib').max():.2f} MiB of a 4 MiB limit")
 assert storm.column("evicted_per_s").max() > 100 and runs["healthy"].column("evicted_per_s").max() == 0
 
 # %% [markdown]
 # ### 3. Hit-ratio decay: the hot set moves
 #
-# At tick 10 the popular items change (a new season, a news event): what users want now was never
+# At tick 8 the popular items change (a new season, a news event): what users want now was never
 # cached.
 
 # %%
-observe(healthy.but(shift_at=10), "shift")
+observe(healthy.but(shift_at=8), "shift")
 mon.plot_dashboard(runs["shift"], "The hot set moves", ["hit_ratio", "memory"],
                    baseline=runs["healthy"])
 
@@ -313,14 +315,14 @@ mon.plot_dashboard(runs["shift"], "The hot set moves", ["hit_ratio", "memory"],
 
 # %%
 shift = runs["shift"]
-print(f"hit ratio just after the shift {shift[10]['hit_ratio']:.2f}, lowest in the healthy run "
+print(f"hit ratio just after the shift {shift[8]['hit_ratio']:.2f}, lowest in the healthy run "
       f"{runs['healthy'].column('hit_ratio').min():.2f}")
-assert shift[10]["hit_ratio"] < 0.5 < runs["healthy"].column("hit_ratio").min()
+assert shift[8]["hit_ratio"] < 0.5 < runs["healthy"].column("hit_ratio").min()
 
 # %% [markdown]
 # ### 4. A stampede: every key expires at the same moment
 #
-# The cache warmer filled every item at once and gave each the same TTL, with no jitter. Two seconds
+# The cache warmer filled every item at once and gave each the same TTL, with no jitter. 1.5 s
 # later they all expire together, and the next reads all miss at once and hit the source together.
 
 # %%
@@ -341,27 +343,37 @@ assert stampede.column("expired_per_s").max() > 3 * runs["healthy"].column("expi
 # %% [markdown]
 # ### 5. A latency spike: a big key and a KEYS command
 #
-# For three ticks someone caches the whole product feed in one 1 MB key that every page reads four
-# times, and an admin script runs `KEYS` to look for something. On a real server, `SLOWLOG`
-# records commands that ran long *inside* Redis; the sandbox logs anything over 1 ms.
+# For three ticks someone caches the whole product feed in one hash of 5,000 products, and pages read
+# it whole (`HGETALL`) twice per tick; an admin script runs `KEYS` to look for something. Then the
+# change is rolled back and the hash deleted. On a real server, `SLOWLOG` records commands that ran
+# long *inside* Redis; the sandbox logs anything over 1 ms.
 
 # %%
 def run_then_read_slowlog(sb):
     with_slowlog = mon.slowlog_entries(sb) is not None
     if with_slowlog:
         sb.config_set("slowlog-log-slower-than", 1000)  # a sandbox: changing its config is fine
-    runs["latency"] = mon.run(sb, healthy.but(incident=(10, 11, 12)), ticks=TICKS, name="latency")
+    runs["latency"] = mon.run(sb, healthy.but(incident=(8, 9, 10)), ticks=TICKS, name="latency")
     return mon.slowlog_entries(sb)
 
 
 with lab.sandbox(**SANDBOX) as sb:
     slowlog = run_then_read_slowlog(sb)
-mon.plot_dashboard(runs["latency"], "Latency spike: a big key and KEYS", ["latency", "memory"],
+mon.plot_dashboard(runs["latency"], "Latency spike: a big hash read whole", ["latency", "memory"],
                    baseline=runs["healthy"], backend=lab.backend_of(r))
 
 # %% [markdown]
 # The p99 jumps while the median does not move: an average would hide this spike, percentiles show
-# it. Memory jumps by the big key's 1 MB too. What did the server log?
+# it. Memory should jump by the size of the big hash and drop when it is deleted. On a real Redis 7
+# these 5,000 fields take about 0.6 MB; the fake twin counts a hash far smaller than Redis does (it
+# models strings closely, collections only roughly), so in fake mode the jump is small:
+
+# %%
+incident = runs["latency"].column("used_memory_mib")
+print(f"memory jump during the incident: {incident[8:11].max() - incident[7]:.2f} MiB")
+
+# %% [markdown]
+# What did the server log?
 
 # %%
 if slowlog is None:
@@ -371,9 +383,11 @@ else:
     print(f"SLOWLOG: {len(slowlog)} commands over 1 ms inside Redis, e.g. {slowlog[:3]}")
 
 # %% [markdown]
-# On a real server the log holds the `KEYS` calls (they walk every key while every other client
-# waits) and not the big-key reads: a big value is quick for Redis to hand over and slow to move
-# over the network and parse. SLOWLOG sees only the first kind of slow; the client sees both.
+# On a real server, look for `HGETALL` of the feed in the log: Redis walks 5,000 fields inside its one
+# thread while every other client waits. Deleting the big hash can show up too (`UNLINK` frees it in
+# the background instead). `KEYS` over a few hundred keys is quick; over millions it would top the
+# log. SLOWLOG times only the work inside Redis: moving and parsing a big reply is extra, and only the
+# client sees it.
 
 # %%
 latency = runs["latency"]
@@ -391,21 +405,26 @@ assert latency.column("latency_p99_ms").max() > 10 * np.median(runs["healthy"].c
 # - `mon.RateOfChange(name, metric, above=..., window=w, for_=n)`: the value changes faster than a
 #   rate per second, measured over the last `w` samples.
 #
+# - `mon.Spike(name, metric, factor=k, baseline=n)`: a threshold relative to the recent past, the
+#   value is more than `k` times its median over the last `n` samples. Use it for latency, whose
+#   normal level depends on the machine: a fixed "p99 over 10 ms" pages you on a busy laptop and
+#   sleeps through trouble on a fast server.
+#
 # Here is a first set, one rule per kind of trouble you have seen (metrics are the series' columns):
 
 # %%
 RULES = [
-    mon.Threshold("hit ratio low", "hit_ratio", below=0.7, for_=2),
+    mon.Threshold("hit ratio low", "hit_ratio", below=0.6, for_=2),
     mon.Threshold("evicting", "evicted_per_s", above=100, for_=2),
     mon.Threshold("expiry burst", "expired_per_s", above=1500),
-    mon.Threshold("slow p99", "latency_p99_ms", above=10, for_=2),
+    mon.Spike("p99 spike", "latency_p99_ms", factor=5, baseline=10, for_=2),
 ]
 mon.alert_matrix(runs, RULES)
 
 # %% [markdown]
 # Each row is a run, each column a rule, each cell when the rule first fired. The healthy row is
-# quiet. The storm trips the eviction rule and, soon after, the hit ratio; the shift and the stampede
-# trip the hit ratio; the stampede alone trips the expiry burst; the latency incident trips the p99.
+# quiet. The storm trips the eviction rule and, soon after, the hit ratio; the shift trips the hit
+# ratio; the stampede trips the expiry burst; the latency incident trips the p99 spike.
 #
 # And the creep row is empty. Memory creep raises no alarm here, which is exactly how it reaches
 # production.
@@ -414,7 +433,7 @@ mon.alert_matrix(runs, RULES)
 quiet = mon.fired(RULES, runs["healthy"])
 assert quiet == set() and mon.fired(RULES, runs["creep"]) == set()
 assert {"evicting"} <= mon.fired(RULES, runs["storm"]) and "expiry burst" in mon.fired(RULES, runs["stampede"])
-assert "hit ratio low" in mon.fired(RULES, runs["shift"]) and "slow p99" in mon.fired(RULES, runs["latency"])
+assert "hit ratio low" in mon.fired(RULES, runs["shift"]) and "p99 spike" in mon.fired(RULES, runs["latency"])
 
 # %% [markdown]
 # The dashboard can shade when a rule fired. Here is the storm with its firings:
@@ -451,7 +470,7 @@ naive = mon.RateOfChange("memory rising", "used_memory_mib", above=0.05)
 my_rule = ...  # your rule here, e.g. mon.RateOfChange("memory creep", "used_memory_mib", ...)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-my_rule = mon.RateOfChange("memory creep", "used_memory_mib", above=0.05, window=10, for_=10)
+my_rule = mon.RateOfChange("memory creep", "used_memory_mib", above=0.05, window=10, for_=8)
 
 # %%
 from entropy_lab.checks import check_memory_creep_alert
@@ -460,8 +479,8 @@ check_memory_creep_alert(my_rule, runs)
 
 # %% [markdown]
 # With your rule added, every signature now raises at least one alert and the healthy run none.
-# (Your rule may also fire on the hot-set shift: the old hot set really does sit in memory, unread,
-# until its TTL ends. That is waste worth knowing about.)
+# (Your rule may also fire on the storm, whose memory really does climb, and on the hot-set shift:
+# there the old hot set sits in memory, unread, until its TTL ends. That is waste worth knowing about.)
 
 # %%
 if check_memory_creep_alert(my_rule, runs):
@@ -514,7 +533,7 @@ assert all(ns.name(key).startswith("session:") for key, _, _ in ks_creep.biggest
 
 # %% [markdown]
 # The TTLs that remain tell you when the memory will come back. In the healthy run they spread
-# between 0 and 3 s: no cliff where everything expires at once (the jitter at work).
+# evenly up to 1.5 s + 50%: no cliff where everything expires at once (the jitter at work).
 
 # %%
 from entropy_lab import plots
@@ -522,7 +541,7 @@ from entropy_lab import plots
 fig, ax = plots.new_figure("TTL left on the sampled keys (healthy run)", "TTL left (s)", "keys")
 ax.hist(ks_healthy.ttls_s, bins=30, color=plots.COLORS["truth"])
 plots.show(fig)
-assert 0 <= ks_healthy.ttls_s.min() and ks_healthy.ttls_s.max() <= 3.0
+assert 0 <= ks_healthy.ttls_s.min() and ks_healthy.ttls_s.max() <= 1.5 * 1.5
 
 # %% [markdown]
 # On a real server with millions of keys, sample a few thousand, not all: the shares converge fast,

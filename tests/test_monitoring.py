@@ -11,7 +11,7 @@ from entropy_lab import monitoring as mon
 from entropy_lab.checks import check_interval_hit_ratio, check_memory_creep_alert
 from entropy_lab.errors import LabError
 
-SANDBOX = dict(maxmemory="3mb", maxmemory_policy="allkeys-lru")
+SANDBOX = dict(maxmemory="4mb", maxmemory_policy="allkeys-lru")
 
 
 def snap(t, hits, misses, evicted=0, expired=0, commands=0):
@@ -69,7 +69,7 @@ def test_percentiles():
 
 # --- the sampler and the workload ----------------------------------------------------------
 
-def run_fake(workload, ticks=25):
+def run_fake(workload, ticks=20):
     with lab.sandbox("fake", **SANDBOX) as sb:
         return mon.run(sb, workload, ticks=ticks, name="x")
 
@@ -94,20 +94,20 @@ def test_lockstep_run_is_deterministic_in_fake_mode():
 def test_each_signature_shows_on_its_panel_and_the_rules_separate_them():
     healthy = mon.Workload()
     runs = {"healthy": run_fake(healthy), "creep": run_fake(healthy.but(session_ttl=None)),
-            "storm": run_fake(healthy.but(grow_at=3)), "shift": run_fake(healthy.but(shift_at=10)),
+            "storm": run_fake(healthy.but(grow_at=3)), "shift": run_fake(healthy.but(shift_at=8)),
             "stampede": run_fake(healthy.but(ttl_jitter=0.0)),
-            "latency": run_fake(healthy.but(incident=(10, 11, 12)))}
-    rules = [mon.Threshold("hit ratio low", "hit_ratio", below=0.7, for_=2),
+            "latency": run_fake(healthy.but(incident=(8, 9, 10)))}
+    rules = [mon.Threshold("hit ratio low", "hit_ratio", below=0.6, for_=2),
              mon.Threshold("evicting", "evicted_per_s", above=100, for_=2),
              mon.Threshold("expiry burst", "expired_per_s", above=1500),
-             mon.Threshold("slow p99", "latency_p99_ms", above=10, for_=2),
-             mon.RateOfChange("memory creep", "used_memory_mib", above=0.05, window=10, for_=10)]
+             mon.Spike("p99 spike", "latency_p99_ms", factor=5, baseline=10, for_=2),
+             mon.RateOfChange("memory creep", "used_memory_mib", above=0.05, window=10, for_=8)]
     assert mon.fired(rules, runs["healthy"]) == set()
     assert "memory creep" in mon.fired(rules, runs["creep"])
     assert "evicting" in mon.fired(rules, runs["storm"])
     assert "hit ratio low" in mon.fired(rules, runs["shift"])
     assert "expiry burst" in mon.fired(rules, runs["stampede"])
-    assert "slow p99" in mon.fired(rules, runs["latency"])
+    assert "p99 spike" in mon.fired(rules, runs["latency"])
     # the latency panel's modelled p99 stays at a round trip when nothing big happens
     assert runs["healthy"].column("latency_p99_ms").max() < 1
     assert check_memory_creep_alert(rules[-1], runs)
@@ -155,6 +155,13 @@ def test_rate_of_change_over_a_window():
     assert [(f.start, f.end) for f in mon.evaluate([rule], s)] == [(0.3, 0.4)]
     falling = mon.RateOfChange("down", "x", below=-5)
     assert mon.evaluate([falling], series_of([3, 2, 1])) != []
+
+
+def test_spike_is_relative_to_the_recent_median():
+    rule = mon.Spike("spike", "x", factor=5, baseline=4, for_=1)
+    s = series_of([1, 1, 1, 1, 9, 1, math.nan, 100, 100, 100, 100, 100])
+    assert rule.breaches(s)[:5] == [False, False, False, False, True]
+    assert [(f.start, f.end) for f in mon.evaluate([rule], s)] == [(0.5, 0.5), (0.8, 0.9)]
 
 
 def test_a_plain_function_is_a_rule_and_bad_lengths_are_reported():

@@ -66,8 +66,8 @@ def _reference_runs() -> dict[str, mon.Series]:
         runs = {}
         healthy = mon.Workload()
         for name, workload in (("healthy", healthy), ("creep", healthy.but(session_ttl=None))):
-            with sandbox("fake", maxmemory="3mb", maxmemory_policy="allkeys-lru") as client:
-                runs[name] = mon.run(client, workload, ticks=25, name=name)
+            with sandbox("fake", maxmemory="4mb", maxmemory_policy="allkeys-lru") as client:
+                runs[name] = mon.run(client, workload, ticks=20, name=name)
         return runs
     finally:
         clock.use(previous)
@@ -99,8 +99,8 @@ def check_memory_creep_alert(rule, runs: dict | None = None) -> Verdict:
         return verdict(False, "your rule fires on the healthy run and not on the creep run.",
                        "memory creep is used_memory_mib that keeps rising: watch its rate of change.")
     if not on_creep:
-        hint = ("memory grows by about 0.25 MiB/s in the creep run; a threshold of 0.05 MiB/s per second "
-                "over 10 samples catches it." if metric == "used_memory_mib" else
+        hint = ("memory grows by about 0.25 MiB/s in the creep run, and the rule must see the rise within "
+                "the 20 samples of a run: lower `above`, `window` or `for_`." if metric == "used_memory_mib" else
                 "watch used_memory_mib: creep shows in memory first, long before evictions or misses.")
         return verdict(False, "your rule stays quiet on the creep run: it misses the creep.", hint)
     return verdict(True, f"your rule fires on the creep run at {on_creep[0].start:.1f} s and stays quiet on the "
