@@ -850,15 +850,20 @@ class RedisPubSub(NoChannel):
             pubsub = another_client(client).pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(self.channel)
             self.subscribers.append(pubsub)
-        for pubsub in self.subscribers:
-            self._wait_subscribed(pubsub)
+        self._wait_for_subscribers(n_instances)
 
-    @staticmethod
-    def _wait_subscribed(pubsub: Any) -> None:
-        for _ in range(100):
-            if pubsub.subscribed and pubsub.connection is not None:
-                pubsub.get_message(timeout=0.01)
+    def _wait_for_subscribers(self, n: int) -> None:
+        """Return once the server counts `n` subscribers (a PUBLISH before that would be lost)."""
+        import time
+
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            for pubsub in self.subscribers:
+                pubsub.get_message(timeout=0)   # read the (ignored) subscribe confirmations
+            if self.client.pubsub_numsub(self.channel)[0][1] == n:
                 return
+            time.sleep(0.001)
+        raise LabError(f"The pub/sub subscribers did not register within 5 s on {self.channel}.")
 
     def publish(self, key: int, now: float) -> list[int]:
         receivers = self.client.publish(self.channel, str(key))
@@ -878,13 +883,12 @@ class RedisPubSub(NoChannel):
     def disconnect(self, instance: int) -> None:
         super().disconnect(instance)
         self.subscribers[instance].unsubscribe(self.channel)
-        self.subscribers[instance].get_message(timeout=1.0)
+        self._wait_for_subscribers(sum(self.connected))
 
     def reconnect(self, instance: int) -> list[int]:
         self.connected[instance] = True
-        pubsub = self.subscribers[instance]
-        pubsub.subscribe(self.channel)
-        pubsub.get_message(timeout=1.0)
+        self.subscribers[instance].subscribe(self.channel)
+        self._wait_for_subscribers(sum(self.connected))
         return []
 
     def close(self) -> None:
