@@ -323,17 +323,18 @@ lab.table(["nodes", "scheme", "hashes", "steps", "entries in memory"], rows)
 
 # %% [markdown]
 # Rendezvous is the only one whose work grows with the number of nodes: 100 hashes per lookup at
-# 100 nodes. Timing it confirms the table. The numbers in this cell change from run to run and
-# machine to machine (so the notebook's tests ignore them); the assertion keeps only the robust
-# claim. `python benchmarks/sharding_lookup.py` prints a fuller table.
+# 100 nodes. Timing confirms it. Seconds differ from run to run and machine to machine, so this
+# cell prints only the robust claim (and asserts it); look at `speed` for your machine's numbers,
+# or run `python benchmarks/sharding_lookup.py` for a fuller table.
 
-# %% tags=["nbval-ignore-output"]
+# %%
 hundred = sharding.node_names(100)
 speed = {sharding.describe_scheme(s): sharding.lookups_per_second(s, keys[:500])
          for s in (sharding.Modulo(hundred), sharding.HashRing(hundred, vnodes=100), sharding.JumpHash(hundred),
                    sharding.Rendezvous(hundred), sharding.SlotMap.create(hundred))}
-assert speed["rendezvous"] * 5 < min(v for name, v in speed.items() if name != "rendezvous")
-lab.table(["scheme (100 nodes)", "lookups per second"], [[name, round(v)] for name, v in speed.items()])
+fastest_other = min(v for name, v in speed.items() if name != "rendezvous")
+assert speed["rendezvous"] * 5 < fastest_other
+print("At 100 nodes, rendezvous is more than 5 times slower than every other scheme.")
 
 # %% [markdown]
 # ## Redis Cluster, for real
