@@ -71,9 +71,9 @@ def test_run_commands_tabulates_replies_and_ttls():
 
 @pytest.mark.redis_server
 def test_expiry_semantics_match_a_real_redis(redis_url):
-    commands = ["SET k v EX 100", "TTL k", "EXPIRE k 50 NX", "EXPIRE k 50 XX", "EXPIRE k 500 LT",
+    commands = ["SET k v EX 100", "SET k v PX 2000", "TTL k", "EXPIRE k 50 NX", "EXPIRE k 50 XX", "EXPIRE k 500 LT",
                 "EXPIRE k 500 GT", "INCR n", "SET k 10 KEEPTTL", "INCR k", "APPEND k 0", "SET k v",
-                "PERSIST k", "TTL missing", "PEXPIRE k 100000", "PERSIST k"]
+                "PERSIST k", "TTL missing", "PEXPIRE k 100000", "PERSIST k", "EXPIRE k 50 NX", "EXPIRE k 300 XX", "DEL k"]
     real = redis.Redis.from_url(redis_url, decode_responses=True)
     fake_client_, ns = fake()
     key = "entropy-lab:t01:sem"
@@ -220,3 +220,15 @@ def test_jitter_check_catches_common_mistakes():
     assert not check_jitter(lambda base, rng: 1 / 0)
     assert not check_jitter(functools.partial(ttl.jittered_ttl, spread=0.02))
     assert check_jitter(ttl.jittered_ttl)
+
+
+def test_checks_use_the_notebooks_workloads():
+    from pathlib import Path
+
+    from entropy_lab.checks import lesson01
+
+    source = (Path(__file__).resolve().parent.parent / "notebook_src" / "01_time_to_live.py").read_text()
+    assert "ttl.StampedeWorkload(n_keys=200, read_rate=200, seconds=45, ttl=15, recompute=0.2)" in source
+    assert ttl.STAMPEDE == ttl.StampedeWorkload(n_keys=200, read_rate=200, seconds=45, ttl=15, recompute=0.2)
+    args = ", ".join(f"{k}={v}" for k, v in lesson01.EXERCISE_STREAM.items())
+    assert f"ttl.catalogue_stream({args})" in source

@@ -1,0 +1,574 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+# ---
+
+# %% [markdown]
+# # Time-to-live, the first line of defence
+#
+# In notebook 00 a stale copy lived forever: nothing ever removed it. The oldest and simplest
+# defence is to give every copy an expiry date, a **time-to-live** (TTL). When it runs out, the
+# next read misses and fetches a fresh copy. A TTL puts an upper bound on how long a copy can be
+# wrong. It has a price, paid in misses and in load on the source of truth, and it brings a new
+# failure of its own: copies made together expire together.
+#
+# This notebook measures all three, so you can choose a TTL and defend the choice with numbers.
+#
+# ## What you'll learn
+#
+# - How to build a TTL cache you can test without waiting, and why the usual toy version leaks.
+# - Redis's expiry rules, by running them: which commands set a TTL, which keep it, which
+#   silently remove it, and what `-1` and `-2` mean.
+# - Why an expired key can still count in `DBSIZE` and memory (lazy and active expiry).
+# - The TTL trade-off, measured: stale reads against hit ratio and load on the source.
+# - The **stampede** when many copies expire at once, and three defences: TTL jitter,
+#   probabilistic early recomputation (XFetch) and a per-key lock. What each one costs.
+#
+# ## What you need
+#
+# | Concept | Importance | Notes |
+# |---|---|---|
+# | [00 Watch a cache decay](00_watch_a_cache_decay.ipynb) | Necessary | Cache-aside, the source of truth, stale reads |
+# | Redis `GET`, `SET`, `DEL` | Helpful | Each expiry command is explained where it is used |
+# | Logarithms and probability | Helpful | Only for the XFetch formula |
+#
+# **Time to learn:** 40 minutes. No server to install: the lab runs on an embedded fake Redis.
+
+# %% [markdown]
+# ## Set up
+#
+# The same start as notebook 00: a client, a banner that says which Redis you are on, and a
+# namespace so that every key this notebook writes can be cleaned up afterwards.
+
+# %%
+import entropy_lab as lab
+from entropy_lab import plots, ttl
+
+r = lab.connect()
+lab.banner(r)
+
+# %%
+ns = lab.namespace(r, "01")
+ns.reset()
+
+# %% [markdown]
+# ## A TTL cache you can test without waiting
+#
+# The article this series starts from shows a toy TTL cache: a dictionary of `(value, expiry)`
+# pairs, `time.time()` to check the expiry, a `print` when an entry has expired, and a demo that
+# calls `time.sleep(3)` twice to show a hit and then an expiry. It works, and it has three
+# problems: testing it takes real seconds, it prints instead of telling its caller what happened,
+# and an expired entry leaves memory only if somebody reads it again.
+#
+# `ttl.TTLCache` is the same idea done properly. Its clock is passed in, so a test can move time
+# forward instantly, and every `get` returns a `Lookup` that says what happened. Replay the
+# article's scenario: store a user with a 5 s TTL, read at 3 s, read again at 6 s.
+
+# %%
+from entropy_lab.clock import VirtualClock
+
+clock = VirtualClock()
+cache = ttl.TTLCache(ttl=5, clock=clock)
+cache.set("user:1", "Alice")
+cache
+
+# %%
+clock.advance(3)
+at_3 = cache.get("user:1")
+clock.advance(3)
+at_6 = cache.get("user:1")
+at_3, at_6
+
+# %% [markdown]
+# At 3 s the read is a hit with 2 s left. At 6 s the entry is 1 s past its deadline: the lookup
+# says `expired` and removes it. No real second went by, and the test can assert on the result:
+
+# %%
+assert (at_3.status, at_3.ttl_left, at_6.status, at_6.ttl_left) == ("hit", 2, "expired", -1)
+
+# %% [markdown]
+# Now the leak. Expiry here is **lazy**: an entry is checked only when it is read. Store a
+# thousand sessions, let them all expire, and count what the cache still holds:
+
+# %%
+for i in range(1000):
+    cache.set(f"session:{i}", "token")
+clock.advance(10)
+len(cache)
+
+# %% [markdown]
+# All 1,000 are dead and all 1,000 are still in memory. A key nobody asks for again is never
+# reclaimed. `sweep()` is **active** expiry: it walks the entries and removes the expired ones.
+
+# %%
+cache.sweep(), len(cache)
+
+# %% [markdown]
+# Redis does both, lazily on every read and actively in the background, as you will see below.
+# First, the same scenario on Redis. `SET ... PX` takes the TTL in milliseconds; the times are
+# scaled down to 500 ms so that it is quick on a real server too (on the embedded fake,
+# `lab.sleep` moves a virtual clock and returns at once).
+
+# %%
+user = ns.key("user:1")
+r.set(user, "Alice", px=500)
+lab.sleep(0.3)
+r.get(user), r.ttl(user)
+
+# %%
+lab.sleep(0.3)
+r.get(user), r.ttl(user)
+
+# %% [markdown]
+# At 300 ms the value is there (`TTL` rounds the 200 ms left to 0 s); at 600 ms it is gone and
+# `TTL` says `-2`: no such key.
+
+# %%
+assert r.get(user) is None and r.ttl(user) == -2
+
+# %% [markdown]
+# ## Redis expiry rules, by running them
+#
+# Every Redis key can carry a deadline. The rules for setting, keeping and losing it are short,
+# and one of them catches almost everybody. Rather than list them, run them: `ttl.run_commands`
+# sends each command, written with `k` standing for a key in this notebook's namespace, and shows
+# the reply and the key's `TTL` right after.
+#
+# ### Setting a TTL, and reading it back
+
+# %%
+k = ns.key("k")
+ttl.run_commands(r, k, ["SET k v EX 100", "SET k v PX 2000", "PTTL k", "SET k v", "TTL k", "DEL k", "TTL k"])
+
+# %% [markdown]
+# Read the last column from top to bottom:
+#
+# - `EX` takes seconds and `PX` milliseconds; `TTL` answers in seconds, `PTTL` in milliseconds.
+# - **`-1` means the key exists with no TTL. `-2` means there is no key.**
+# - The fourth line is the trap: a plain `SET` on a key that had a TTL **removes the TTL**.
+#   One code path that refreshes a value with a bare `SET` turns an expiring copy into an
+#   immortal one, and you are back to notebook 00 for that key.
+#
+# ### Keeping a TTL
+
+# %%
+keep = ttl.run_commands(r, k, ["SET k 10 EX 100", "INCR k", "APPEND k 0", "SET k 7 KEEPTTL", "SET k 7"])
+assert [row[2] for row in keep.rows] == ["100", "100", "100", "100", "-1"]
+keep
+
+# %% [markdown]
+# Commands that *modify* a value in place (`INCR`, `APPEND` and their kin) keep its TTL. A `SET`
+# *replaces* the value and drops the TTL, unless you say `KEEPTTL`.
+#
+# ### Changing a TTL, on conditions
+#
+# `EXPIRE` (seconds) and `PEXPIRE` (milliseconds) set a new TTL on an existing key. Since Redis 7
+# they take a condition: `NX` only if the key has no TTL, `XX` only if it has one, `GT` only if
+# the new TTL is longer, `LT` only if it is shorter. `PERSIST` removes the TTL. A reply of 0 means
+# "not done".
+
+# %%
+conditional = ttl.run_commands(r, k, ["SET k v EX 100", "EXPIRE k 50 NX", "EXPIRE k 50 GT", "EXPIRE k 50 LT",
+                                      "EXPIRE k 300 XX", "PERSIST k", "EXPIRE k 300 XX", "EXPIRE k 60 NX"])
+assert [row[1] for row in conditional.rows[1:]] == ["(integer) 0", "(integer) 0", "(integer) 1", "(integer) 1",
+                                                    "(integer) 1", "(integer) 0", "(integer) 1"]
+conditional
+
+# %% [markdown]
+# `GT` and `LT` matter when several writers touch the same key: `EXPIRE k 300 GT` can only
+# lengthen a copy's life, never cut it short.
+#
+# ### A warning about SETEX and PSETEX on the embedded fake
+#
+# `SETEX k 10 v` and `PSETEX k 1500 v` are older spellings of `SET ... EX` and `SET ... PX`. The
+# embedded fake (fakeredis) rounds their deadline down to a whole second, so a short `PSETEX` can
+# vanish at once. Compare the two spellings on the backend you are using:
+
+# %%
+r.psetex(ns.key("p"), 1500, "v")
+r.set(ns.key("q"), "v", px=1500)
+p, q = r.pttl(ns.key("p")), r.pttl(ns.key("q"))
+print(f"PSETEX 1500 ms -> PTTL {p} ms; SET PX 1500 -> PTTL {q} ms"
+      + (f"  (PSETEX lost {q - p} ms)" if p < q - 10 else "  (the same)"))
+
+# %% [markdown]
+# On a real Redis both show about 1500 ms. That is why this series always writes `SET ... PX`
+# (or `PEXPIRE`): it behaves the same everywhere.
+
+# %% [markdown]
+# ## Lazy and active expiry: expired is not the same as gone
+#
+# A read never returns an expired value: Redis checks the deadline of any key a command touches,
+# and deletes it there and then (**lazy** expiry, like the toy above). Keys nobody touches are
+# found by an **active** cycle that runs in the background (`hz` times a second, 10 by default):
+# it samples keys that have a TTL and deletes the expired ones, within a CPU budget. Until one of
+# the two happens, an expired key still counts in `DBSIZE` and still holds memory.
+#
+# To watch it you need a server of your own: on a shared server `DBSIZE` counts everybody's keys.
+# `lab.sandbox()` gives one (the twin in fake mode, a private `redis-server` otherwise). Write
+# 2,000 keys that share one deadline, about 1 s from now; then, without reading them, sample `DBSIZE`,
+# the `expired_keys` counter from `INFO stats` and `used_memory` from `INFO memory`. One key is
+# read on purpose, 1 ms after the deadline.
+
+# %%
+with lab.sandbox() as box:
+    box_ns, box_backend = lab.namespace(box, "01"), lab.backend_of(box)
+    empty = ttl.expiry_sample(box, t_ms=-1000)
+    deadline = ttl.fill_expiring(box, box_ns, n=2000, px=1020)
+    at_deadline = ttl.watch_expiry(box, deadline, [1])[0]
+    lazy_read = box.get(box_ns.key("dying", 0))
+    timeline = [at_deadline] + ttl.watch_expiry(box, deadline, [2, 50, 100, 150, 200, 300, 500, 1000])
+
+# %%
+lab.table(["ms after the deadline", "DBSIZE", "expired_keys", "used_memory (bytes)"],
+          [[s.t_ms, s.dbsize, s.expired_keys, s.used_memory] for s in timeline])
+
+# %% [markdown]
+# What to look for, row by row:
+#
+# - 1 ms after the deadline every key is expired, yet `DBSIZE` still counts them all and
+#   `used_memory` still holds them.
+# - The `GET` of one key returned nothing and was counted in `expired_keys` at once: that key
+#   was reclaimed lazily, by the read.
+# - The rest go when the active cycle next runs: a step, not a slope. A few may linger a little
+#   longer: when the table of keys with a TTL is almost empty, Redis waits for it to shrink before
+#   sampling it again.
+#
+# Every key is always in exactly one of two places, still counted by `DBSIZE` or already counted
+# by `expired_keys`; on every server that holds, whatever the timing:
+
+# %%
+held = (at_deadline.used_memory - empty.used_memory) / 1024
+freed = (at_deadline.used_memory - timeline[-1].used_memory) / 1024
+print(f"at the deadline: {at_deadline.dbsize} keys held, {held:.0f} KiB; a second later: "
+      f"{timeline[-1].dbsize} keys, {freed:.0f} KiB freed; the GET saw {lazy_read!r}")
+assert lazy_read is None and all(s.dbsize + s.expired_keys == 2000 for s in timeline)
+assert timeline[-1].dbsize < 100 and freed > 0.5 * held
+
+# %% [markdown]
+# On the twin the cycle's timing is the model's; on a real server the step comes wherever the
+# cycle happens to run (its phase is not yours to choose), so the rows in between differ from
+# run to run. The two facts above do not.
+
+# %%
+if box_backend == "fake":
+    assert at_deadline.dbsize == 2000 and timeline[1].expired_keys == 1
+fig, ax = plots.new_figure("Expired keys linger until Redis reclaims them", "ms after the shared deadline",
+                           "keys still counted by DBSIZE")
+ax.step([s.t_ms for s in timeline], [s.dbsize for s in timeline], where="post", marker="o",
+        color=plots.COLORS["stale"])
+ax.set_xlim(0, 1050)
+ax.set_ylim(0, 2200)
+plots.show(fig)
+
+# %% [markdown]
+# For monitoring this means: `expired_keys` in `INFO stats` counts keys reclaimed either way, and
+# a keyspace whose keys mostly have a TTL can hold a share of dead keys at any moment. Memory
+# used is not memory needed.
+
+# %% [markdown]
+# ## The trade-off, measured
+#
+# A TTL bounds how long a copy can be wrong. A shorter TTL means fresher reads, more misses and
+# more load on the source of truth. How much of each? Measure it on a workload:
+#
+# - a catalogue of 100 items, read 100 times a second for 5 minutes, some items far more popular
+#   than others (Zipf-skewed, as in notebook 00);
+# - each item's price changes at random, on average once every 1,000 s (about 17 minutes),
+#   however popular it is.
+
+# %%
+stream = ttl.catalogue_stream(n_keys=100, seconds=300, read_rate=100, change_every=1000, seed=1)
+reads = sum(req.op == "read" for req in stream)
+assert (reads, len(stream) - reads) == (30_000, 31)
+reads, len(stream) - reads
+
+# %% [markdown]
+# Thirty thousand reads and 31 price changes: about one change per thousand reads, a common
+# shape for read-heavy data. `ttl.ttl_sweep` replays the stream through a cache-aside cache once
+# per TTL. Writes go to the source of truth only, so the TTL is the only defence.
+#
+# Time is the stream's own clock, as in notebook 00: each cached copy carries its deadline on that
+# clock, and a copy past it counts as missing, exactly as Redis treats an expired key. That makes
+# the numbers identical on the fake and on a real Redis, and five minutes replay in a fraction of
+# a second. (The replay also batches: one `MGET` reads the keys a 10-second slice needs, one
+# `MSET` stores the copies it made. A unit test checks this gives the same answer as one command
+# per request.)
+
+# %%
+TTLS = [1, 2, 5, 10, 15, 20, 30, 60, 120]
+sweep = ttl.ttl_sweep(r, ns, stream, TTLS)
+lab.table(["TTL (s)", "hit ratio", "stale reads", "source reads/s", "oldest stale read (s)"],
+          [[x.ttl, f"{x.hit_ratio:.1%}", f"{x.stale_fraction:.2%}", x.source_load, x.max_age] for x in sweep])
+
+# %% [markdown]
+# First, the promise a TTL keeps: no stale read is older than the TTL. Compare the last column
+# with the first:
+
+# %%
+assert all(x.max_age < x.ttl for x in sweep)
+
+# %% [markdown]
+# Now the trade-off, end to end:
+
+# %%
+short, long = sweep[0], sweep[-1]
+for x in (short, long):
+    print(f"TTL {x.ttl:>3} s: hit ratio {x.hit_ratio:.1%}, stale reads {x.stale_fraction:.2%}, "
+          f"{x.source_load:.1f} source reads/s")
+assert short.stale_fraction < 0.001 < 0.05 < long.stale_fraction and short.source_load > 30 * long.source_load
+assert all(x.hit_ratio > 0.95 for x in sweep if x.ttl >= 30) and round(1 / long.stale_fraction) == 14
+
+# %% [markdown]
+# Going from 1 s to 120 s takes the source's load down more than thirtyfold and lifts the hit
+# ratio, and it multiplies the stale reads. Popular advice says "pick a TTL that keeps the hit
+# ratio high". Every TTL from 30 s up has a hit ratio above 95% here, and the longest one serves
+# a stale price on one read in fourteen. The hit ratio alone cannot choose a TTL; you need to
+# measure staleness next to it.
+
+# %% [markdown]
+# ### The operating point
+#
+# Suppose your targets are **stale reads under 1%** and **hit ratio above 90%**. The shaded band
+# in the figure is the TTLs that meet both; the purple point is a TTL of 10 s.
+
+# %%
+point = next(x for x in sweep if x.ttl == 10)
+print(f"TTL 10 s: hit ratio {point.hit_ratio:.1%}, stale reads {point.stale_fraction:.2%}, "
+      f"{point.source_load:.1f} source reads/s; TTLs meeting both targets: {ttl.feasible_ttls(sweep)}")
+assert point.stale_fraction < 0.01 and point.hit_ratio > 0.90 and ttl.feasible_ttls(sweep) == [10, 15]
+
+# %%
+plots.show(ttl.plot_tradeoff(sweep, at=10))
+
+# %% [markdown]
+# Move the operating point yourself with the slider. Watch all three panels at once: every step
+# to the right buys hits and relief for the source with staleness.
+
+# %% tags=["nbval-ignore-output"]
+import ipywidgets as widgets
+
+widgets.interact(lambda ttl_s: plots.show(ttl.plot_tradeoff(sweep, at=ttl_s)),
+                 ttl_s=widgets.SelectionSlider(options=TTLS, value=10, description="TTL (s)"));
+
+# %% [markdown]
+# ## 🧪 Exercise: choose a TTL for a busier catalogue (⭐⭐)
+#
+# The product team now changes prices twice as often: on average once every 500 s per item. The
+# reads are the same. Find a TTL that keeps **stale reads under 1%** and the **hit ratio above
+# 90%** on this workload, and set `my_ttl` to it (in seconds).
+#
+# <details><summary>Hint</summary>
+#
+# Twice as many changes means roughly twice as many stale reads at any TTL, while the hit ratio
+# hardly moves (the reads follow the same popularity). Sweep a handful of TTLs around the band
+# you found above with `ttl.ttl_sweep(r, ns, exercise_stream, [...])` and use `ttl.feasible_ttls`.
+# </details>
+
+# %%
+exercise_stream = ttl.catalogue_stream(n_keys=100, seconds=300, read_rate=100, change_every=500, seed=2)
+
+# %% tags=["exercise"]
+my_ttl = ...  # seconds
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+candidates = ttl.ttl_sweep(r, ns, exercise_stream, [6, 10, 14])
+feasible = ttl.feasible_ttls(candidates)
+my_ttl = feasible[len(feasible) // 2]
+feasible, my_ttl
+
+# %%
+from entropy_lab.checks import check_ttl_choice
+
+check_ttl_choice(my_ttl)
+
+# %% [markdown]
+# The band got narrower: the same hit-ratio floor, a lower staleness ceiling. With changes much
+# more frequent than this, no TTL meets both targets, and you need the next notebook's tool:
+# telling the cache when the data changes.
+
+# %% [markdown]
+# ## Copies made together expire together: the stampede
+#
+# A TTL has a side effect. Copies cached at the same moment, after a deploy, a restart, a cache
+# flush or a warm-up script, all get the same deadline and all expire in the same instant. Every
+# reader in the next second misses, and the source of truth takes the whole load at once.
+#
+# It is worse for popular keys. Fetching a value from the source takes time; until the first
+# miss's fetch lands, every other reader of that key misses too and starts its own fetch (the
+# **dog-pile**).
+#
+# The experiment: 200 items warmed into the cache at t = 0 with a 15 s TTL, then 200 reads per
+# second (Zipf-skewed), and a source read that takes 200 ms. The warm-up itself is not counted.
+
+# %%
+workload = ttl.StampedeWorkload(n_keys=200, read_rate=200, seconds=45, ttl=15, recompute=0.2)
+none = ttl.run_stampede(r, ns, workload)
+busiest = none.source_per_second.index(none.peak)
+print(f"no defence: peak {none.peak} source reads/s at t = {busiest} s; "
+      f"{none.source_reads} source reads in {workload.seconds} s")
+assert (busiest, none.peak) == (15, 109) and sum(none.source_per_second[:15]) == 0
+
+# %% [markdown]
+# Look for the spike at 15 s (the dotted red lines mark multiples of the TTL) and a smaller wave
+# at 30 s: the refills after the first wave happened when each key was next read, so they are a
+# little spread out, and the second wave is lower. Synchronisation fades on its own, slowly.
+
+# %%
+plots.show(ttl.plot_stampede([none], ttl=workload.ttl))
+
+# %% [markdown]
+# ## 🧪 Exercise: spread the deadlines with jitter (⭐)
+#
+# The first defence is **jitter**: give each copy a slightly different TTL, so that copies made
+# together expire over a window instead of in one instant. Write `jittered(base, rng)`: it
+# returns the TTL for one copy, `base` seconds stretched or shrunk at random. The check runs the
+# stampede with your function and passes when the peak load comes down to **at most half** of
+# the undefended peak.
+#
+# <details><summary>Hint</summary>
+#
+# Use the random generator you are given, not the `random` module, so that runs repeat:
+# `rng.uniform(a, b)` draws a float between `a` and `b`. Multiply `base` by a factor a little
+# below or above 1. How wide? Try ±5% and ±20% and compare.
+# </details>
+
+# %% tags=["exercise"]
+def jittered(base, rng):
+    """A TTL near `base` seconds, different for every copy."""
+    ...  # your code here
+
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def jittered(base, rng):
+    """A TTL near `base` seconds, different for every copy."""
+    return base * rng.uniform(0.8, 1.2)
+
+
+# %%
+from entropy_lab.checks import check_jitter
+
+check_jitter(jittered)
+
+# %% [markdown]
+# The comparison below uses the lab's own `ttl.jittered_ttl` (±20%), so it does not depend on
+# your version.
+
+# %%
+jitter = ttl.run_stampede(r, ns, workload, name="jitter ±20%", ttl_fn=ttl.jittered_ttl)
+print(f"jitter ±20%: peak {jitter.peak} source reads/s (no defence: {none.peak})")
+assert jitter.peak <= none.peak / 2
+
+# %% [markdown]
+# ## Refresh a little early: XFetch
+#
+# Jitter spreads the expiries of *different* keys. It does nothing for the dog-pile on one hot
+# key. **Probabilistic early recomputation** (XFetch; Vattani, Chierichetti and Lowenstein,
+# VLDB 2015) does. Store next to each value how long it took to compute, `delta`. Every reader
+# that finds a fresh copy also draws a random number in (0, 1] and recomputes the value *early* if
+#
+# $$-\,\delta \cdot \beta \cdot \ln(\mathrm{rand}) \;\geq\; \text{time left before expiry}$$
+#
+# The chance of that is $e^{-\text{left}/(\delta\beta)}$: negligible while the deadline is far,
+# high just before it. With $\beta = 1$ and a 200 ms recompute:
+
+# %%
+import math
+
+lab.table(["time left (s)", "chance a reader refreshes"],
+          [[left, f"{math.exp(-left / 0.2):.1%}"] for left in (2.0, 1.0, 0.5, 0.2, 0.05)])
+
+# %% [markdown]
+# A hot key is read many times in its last second, so one of those reads almost surely refreshes
+# it before it expires, while the others keep being served the cached copy. A key read once a
+# minute is rarely refreshed early: it simply expires, as before. No coordination between readers
+# is needed. `ttl.xfetch_should_refresh` is the test itself, one line.
+
+# %%
+xfetch = ttl.run_stampede(r, ns, workload, name="XFetch β=1", xfetch_beta=1.0)
+print(f"XFetch: peak {xfetch.peak} source reads/s, {xfetch.early_refreshes} early refreshes, "
+      f"hit ratio {xfetch.hit_ratio:.1%} (no defence: {none.hit_ratio:.1%})")
+assert xfetch.peak < none.peak and xfetch.hit_ratio > none.hit_ratio
+
+# %% [markdown]
+# ## One reader fetches, the others wait: a lock per key
+#
+# The other cure for the dog-pile is a **single flight**: on a miss, a reader tries to take a
+# per-key lock with `SET lock:k holder NX PX 30000`. `NX` makes it succeed for exactly one reader;
+# that reader reads the source and stores the value, then deletes the lock. The others wait and
+# re-read the cache every 50 ms. `PX` is the safety net: a holder that crashes cannot keep the lock
+# forever. (In production, delete the lock only if you still hold it: store a random token and
+# compare it in a Lua script before `DEL`.) In this simulation the locks are real Redis keys.
+
+# %%
+lock = ttl.run_stampede(r, ns, workload, name="lock (SET NX PX)", lock=True)
+both = ttl.run_stampede(r, ns, workload, name="jitter + lock", ttl_fn=ttl.jittered_ttl, lock=True)
+print(f"lock: peak {lock.peak} source reads/s, {lock.lock_waits} reads waited, "
+      f"the longest {lock.max_wait * 1000:.0f} ms")
+assert lock.peak < none.peak and lock.lock_waits > 0
+
+# %% [markdown]
+# ## Four defences, side by side
+#
+# Each panel shows one defence in amber over the undefended run in grey; its title gives the peak.
+
+# %%
+plots.show(ttl.plot_stampede([jitter, xfetch, lock, both], baseline=none, ttl=workload.ttl))
+
+# %%
+runs = [none, jitter, xfetch, lock, both]
+lab.table(["defence", "peak source reads/s", "source reads in all", "hit ratio", "early refreshes",
+           "reads that waited", "longest wait (ms)"],
+          [[x.name, x.peak, x.source_reads, f"{x.hit_ratio:.1%}", x.early_refreshes, x.lock_waits,
+            round(x.max_wait * 1000)] for x in runs])
+
+# %% [markdown]
+# What the table shows:
+#
+# - **Jitter** cuts the peak the most, because the big wave is *many keys* expiring together.
+#   Its cost: some copies live longer than the base TTL (here up to 20% longer), so the staleness
+#   bound grows with it.
+# - **XFetch** and the **lock** each remove the dog-pile on hot keys, but not the wave of cold
+#   keys expiring together. XFetch costs a few early source reads and no waiting: its hit ratio
+#   is the highest of all. The lock costs waiting: readers that find the lock taken are delayed
+#   by up to one recompute.
+# - They attack different causes, so they add up: jitter plus a lock has the lowest peak.
+#
+# Popular advice says "put a lock around the recomputation and the stampede is solved". The lock
+# alone left most of the peak in place:
+
+# %%
+print(f"peak: no defence {none.peak}, lock {lock.peak}, jitter {jitter.peak}, jitter + lock {both.peak}")
+assert both.peak < jitter.peak < xfetch.peak < lock.peak < none.peak and lock.peak > 0.6 * none.peak
+assert xfetch.hit_ratio == max(x.hit_ratio for x in runs) and jitter.max_wait == xfetch.max_wait == 0
+
+# %% [markdown]
+# ## Summary
+#
+# | Symptom | Defence | Knob | Cost |
+# |---|---|---|---|
+# | Stale copies live forever | A TTL on every copy (`SET ... PX`) | the TTL | misses and load on the source, rising as the TTL shrinks |
+# | A key that should expire never does | Always pass `EX`/`PX`, or `KEEPTTL`; check `TTL` for `-1` | which command writes | none: a code-review item |
+# | Expired keys still hold memory | Redis's active expiry cycle | `hz`, `active-expire-effort` | CPU on the server |
+# | Copies made together expire together | TTL jitter | the spread (e.g. ±20%) | copies live up to the spread longer |
+# | Dog-pile on a hot key at expiry | XFetch early recomputation | β | a few early source reads |
+# | Dog-pile on a hot key at expiry | A per-key lock (`SET NX PX`) | lock expiry, retry interval | readers wait up to one recompute |
+#
+# - A TTL bounds the staleness **age** of every read by the TTL itself. It does not bound the
+#   stale-read **fraction**: that grows with the TTL and with how often the data changes.
+# - Choose a TTL from two measurements, stale reads and hit ratio, never from the hit ratio alone.
+# - A plain `SET` removes a TTL. Expired keys are invisible at once but reclaimed later.
+# - Synchronised expiry is a stampede waiting to happen: jitter spreads keys apart, XFetch or a
+#   lock protects each hot key.
+#
+# ## What's next
+#
+# [02 Invalidation](02_invalidation.ipynb): a TTL makes every change wait up to one TTL before
+# readers see it. Invalidation tells the cache at the moment of the write, and brings its own
+# failure modes: lost messages and races.
+#
+# Before you go, clean up this notebook's keys:
+
+# %%
+ns.reset()
