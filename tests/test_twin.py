@@ -262,3 +262,62 @@ def test_a_blocked_client_does_not_take_other_clients_off_the_lab_clock(clock):
     b.rpush("q", "hello")
     waiter.join()
     assert popped == [("q", "hello")]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_commands = st.lists(st.tuples(
+    st.sampled_from(["set", "setpx", "get", "del", "append", "hset", "rpush", "expire", "persist", "rename",
+                     "tick", "flushdb", "select"]),
+    st.integers(0, 20), st.integers(1, 300)), max_size=60)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_commands)
+def test_the_model_mirrors_fakeredis_after_any_commands(commands):
+    from entropy_lab.twin import memory as twin_memory
+
+    clock = VirtualClock()
+    server = TwinServer(clock=clock, config={"maxmemory": "1100kb", "maxmemory-policy": "allkeys-lru"})
+    r = fake_client(server)
+    for op, k, n in commands:
+        key = f"k{k}"
+        try:
+            if op == "set":
+                r.set(key, "v" * n)
+            elif op == "setpx":
+                r.set(key, "v" * n, px=n * 10)
+            elif op == "get":
+                r.get(key)
+            elif op == "del":
+                r.delete(key)
+            elif op == "append":
+                r.append(key, "a" * n)
+            elif op == "hset":
+                r.hset(key, f"f{n}", "x" * n)
+            elif op == "rpush":
+                r.rpush(key, "x" * n)
+            elif op == "expire":
+                r.pexpire(key, n * 5)
+            elif op == "persist":
+                r.persist(key)
+            elif op == "rename":
+                r.rename(key, f"k{n % 21}")
+            elif op == "tick":
+                clock.advance(n / 100)
+            elif op == "flushdb":
+                r.flushdb()
+        except redis.ResponseError:
+            pass  # WRONGTYPE, no such key: as on a real server
+    r.ping()
+    ks = server.ks
+    assert ks.used_memory() <= ks.config.maxmemory
+    shared = False
+    for index, db in server.dbs.items():
+        mdb = ks.dbs[index]
+        assert set(db._dict) == set(mdb.pos)
+        for key, item in db._dict.items():
+            size = twin_memory.key_entry_bytes(len(key), twin_memory.value_info(item.value, shared)[0])
+            assert mdb.size[mdb.pos[key]] == size
+            assert (key in mdb.expire) == (item.expireat is not None)
