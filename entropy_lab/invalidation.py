@@ -668,6 +668,30 @@ def cached_state(client: redis.Redis, ns: Namespace, truth: SourceOfTruth, name:
     return f"cache: version {v} ({verdict})   | truth: version {now_v}"
 
 
+@dataclass
+class RaceReplay:
+    stored: bool          # whether the late (old) fill was stored
+    state: str            # `cached_state` afterwards
+    truth: SourceOfTruth  # the source of truth the replay used
+
+    def __repr__(self) -> str:
+        return f"late fill stored: {self.stored!s:5} | {self.state}"
+
+
+def replay_race(client: redis.Redis, ns: Namespace, fill: Callable = plain_fill, versioned: bool = False,
+                name: str = "item:1") -> RaceReplay:
+    """The three steps of the race on a fresh `name`: a slow reader starts, a writer writes and
+    invalidates (deletes, or tombstones when `versioned`), the reader fills with `fill`."""
+    client.unlink(ns.key(name))
+    truth = SourceOfTruth()
+    truth.write(name, "price=10", 0.0)
+    reader = SlowReader(client, ns, truth, name, fill=fill)
+    reader.start()
+    write_and_invalidate(client, ns, truth, name, "price=12", 1.0, versioned=versioned)
+    stored = reader.finish()
+    return RaceReplay(stored, cached_state(client, ns, truth, name), truth)
+
+
 # ---------------------------------------------------------------------------------------------
 # Server-assisted invalidation
 

@@ -528,26 +528,23 @@ inv.cached_state(r, ns, truth, "item:1")
 #
 # `inv.versioned_fill` does the compare-and-set with `WATCH`/`MULTI`: `WATCH` the key, `GET` it,
 # compare versions, then `MULTI` / `SET` / `EXEC`. If anyone touches the key between the `WATCH` and
-# the `EXEC`, Redis refuses the `EXEC` and the fill starts over. Replay the same three steps:
+# the `EXEC`, Redis refuses the `EXEC` and the fill starts over. `inv.replay_race` replays the same
+# three steps with the fill and the kind of invalidation you give it; first the plain ones again,
+# then the versioned ones:
 
 # %%
-ns.reset()
-truth = SourceOfTruth()
-truth.write("item:1", "price=10", at=0.0)
-reader = inv.SlowReader(r, ns, truth, "item:1", fill=inv.versioned_fill)
-reader.start()
-inv.write_and_invalidate(r, ns, truth, "item:1", "price=12", at=1.0, versioned=True)
-print("late fill stored:", reader.finish())
-inv.cached_state(r, ns, truth, "item:1")
+print(inv.replay_race(r, ns, fill=inv.plain_fill, versioned=False))
+race = inv.replay_race(r, ns, fill=inv.versioned_fill, versioned=True)
+print(race)
 
 # %% [markdown]
-# The late fill was refused. The next reader sees the tombstone, reads version 2 from the source,
-# and its fill (same version as the tombstone) is accepted:
+# With versions, the late fill was refused and the tombstone stayed. The next reader sees the tombstone,
+# reads version 2 from the source, and its fill (same version as the tombstone) is accepted:
 
 # %%
-reader = inv.SlowReader(r, ns, truth, "item:1", fill=inv.versioned_fill)
+reader = inv.SlowReader(r, ns, race.truth, "item:1", fill=inv.versioned_fill)
 reader.start(), reader.finish()
-inv.cached_state(r, ns, truth, "item:1")
+inv.cached_state(r, ns, race.truth, "item:1")
 
 # %% [markdown]
 # The same compare-and-set fits in one Lua script, which Redis runs atomically in **one** round trip
@@ -564,14 +561,9 @@ print(inv.VERSIONED_FILL_LUA.strip())
 if lab.backend_of(r) == "fake":
     print("The embedded fake runs no Lua: the WATCH/MULTI version above does the same job.")
 else:
-    ns.reset()
-    truth = SourceOfTruth()
-    truth.write("item:1", "price=10", at=0.0)
-    reader = inv.SlowReader(r, ns, truth, "item:1", fill=inv.lua_versioned_fill(r))
-    reader.start()
-    inv.write_and_invalidate(r, ns, truth, "item:1", "price=12", at=1.0, versioned=True)
-    assert not reader.finish()
-    print(inv.cached_state(r, ns, truth, "item:1"))
+    lua_race = inv.replay_race(r, ns, fill=inv.lua_versioned_fill(r), versioned=True)
+    assert not lua_race.stored and "tombstone v2" in lua_race.state
+    print(lua_race)
 
 # %% [markdown]
 # ### Measured: stale reads before and after
@@ -665,14 +657,7 @@ check_versioned_fill(my_fill)
 
 # %%
 if check_versioned_fill(my_fill):
-    ns.reset()
-    truth = SourceOfTruth()
-    truth.write("item:1", "price=10", at=0.0)
-    reader = inv.SlowReader(r, ns, truth, "item:1", fill=my_fill)
-    reader.start()
-    inv.write_and_invalidate(r, ns, truth, "item:1", "price=12", at=1.0, versioned=True)
-    reader.finish()
-    print(inv.cached_state(r, ns, truth, "item:1"))
+    print(inv.replay_race(r, ns, fill=my_fill, versioned=True))
 
 # %% [markdown]
 # ## 5. Let Redis tell you: server-assisted invalidation

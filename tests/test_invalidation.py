@@ -252,13 +252,9 @@ def test_stream_reader_replays_what_it_missed_on_redis(real):
 # ---- the race ------------------------------------------------------------------------------
 
 def _race(client, ns, fill, versioned):
-    truth = SourceOfTruth()
-    truth.write("item:1", "v1", 0.0)
-    reader = inv.SlowReader(client, ns, truth, "item:1", fill=fill)
-    reader.start()
-    inv.write_and_invalidate(client, ns, truth, "item:1", "v2", 1.0, versioned=versioned)
-    reader.finish()
-    return inv.cached_state(client, ns, truth, "item:1")
+    replay = inv.replay_race(client, ns, fill=fill, versioned=versioned)
+    assert replay.stored == (not versioned)
+    return replay.state
 
 
 @pytest.mark.parametrize("where", ["fake", "real"])
