@@ -4,11 +4,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-import redis
 from hypothesis import given, strategies as st
 
 import entropy_lab as lab
-from entropy_lab import backends
 from entropy_lab import invalidation as inv
 from entropy_lab.checks import check_invalidation_handler, check_versioned_fill
 from entropy_lab.errors import LabError
