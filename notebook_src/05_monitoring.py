@@ -365,8 +365,8 @@ mon.plot_dashboard(runs["latency"], "Latency spike: a big hash read whole", ["la
 # %% [markdown]
 # The p99 jumps while the median does not move: an average would hide this spike, percentiles show
 # it. Memory should jump by the size of the big hash and drop when it is deleted. On a real Redis 7
-# these 5,000 fields take about 0.6 MB; the fake twin counts a hash far smaller than Redis does (it
-# models strings closely, collections only roughly), so in fake mode the jump is small:
+# these 5,000 fields take about half a megabyte; the fake twin counts a hash far smaller than Redis
+# does (it models strings closely, collections only roughly), so in fake mode the jump is small:
 
 # %%
 incident = runs["latency"].column("used_memory_mib")
