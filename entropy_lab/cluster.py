@@ -99,7 +99,7 @@ class LocalCluster:
 
     # ---- life cycle
     @classmethod
-    def start(cls, masters: int = 3, replicas: int = 0, timeout: float = 30.0) -> "LocalCluster":
+    def start(cls, masters: int = 3, replicas: int = 0, timeout: float = 60.0) -> "LocalCluster":
         """Start `masters` masters (each with `replicas` replicas) and create the cluster."""
         if masters < 3:
             raise LabError(f"redis-cli creates a cluster from at least 3 masters, not {masters}.")
@@ -196,11 +196,13 @@ class LocalCluster:
 
     # ---- growing
     def add_master(self, name: str | None = None, probe_keys: Sequence[str] = (),
-                   timeout: float = 60.0) -> Rebalance:
+                   timeout: float = 300.0) -> Rebalance:
         """Start an empty master, add it with redis-cli, rebalance, and report what moved.
 
         With `probe_keys`, a client that keeps routing with the OLD slot map reads them
         again and again while the rebalance runs; `Rebalance.progress` records its replies.
+        redis-cli makes several round trips per slot (4,096 slots here): about 5 s on an idle
+        2-core machine, ten times that when other processes keep the cores busy.
         """
         name = name or node_names(len(self.masters) + 1)[-1]
         if name in self.nodes:
@@ -524,6 +526,8 @@ def start_cluster(masters: int = 3, replicas: int = 0, backend: str | None = Non
     if name == "server":
         require_redis_server()
     why = "fake backend" if name == "fake" else "no redis-server binary here"
+    if replicas:
+        why += "; replicas are not simulated"
     print(f"Simulated Redis Cluster ({why}): {masters} masters, the same slot map and resharding "
           "steps as redis-cli, run in-process. Set ENTROPY_LAB_BACKEND=server to run a real one.")
     return SimulatedCluster.start(masters=masters, replicas=replicas)
