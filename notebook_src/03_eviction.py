@@ -170,13 +170,13 @@ else:
 # ## Each policy at the limit, with and without TTLs
 #
 # Now fill past the limit under all eight policies, with a workload where **every other key has
-# a TTL** (one hour, so none expires during the test). 700 keys of 4 KB: about three times what fits.
+# a TTL** (one hour, so none expires during the test). 600 keys of 4 KB: about three times what fits.
 # Read the table for three patterns: which policies refuse writes, how many keys with a TTL are
 # left, and how many keys were evicted.
 
 # %%
 with lab.sandbox(maxmemory="2mb") as s:
-    results = ev.compare_policies(s, n_keys=700, value_size=4096, ttl_every=2)
+    results = ev.compare_policies(s, n_keys=600, value_size=4096, ttl_every=2)
 
 # %%
 lab.table(["policy", "writes refused", "keys kept", "keys with TTL kept", "evicted_keys"],
@@ -188,7 +188,7 @@ assert all(by_policy[p].failed == 0 and by_policy[p].ttl_keys_left > 0 for p in 
 assert all(by_policy[p].failed > 0 and by_policy[p].ttl_keys_left == 0 and by_policy[p].evicted_keys > 0
            for p in ev.POLICY_NAMES if p.startswith("volatile"))
 assert by_policy["noeviction"].evicted_keys == 0 and by_policy["noeviction"].failed > 0
-assert 2.5 < 700 / by_policy["allkeys-lru"].keys < 4
+assert 2.5 < 600 / by_policy["allkeys-lru"].keys < 4
 
 # %% [markdown]
 # - `noeviction` refuses writes as soon as memory is full.
@@ -403,11 +403,12 @@ assert all(abs(curves["volatile-ttl"][i] - curves["allkeys-random"][i]) < 0.02 f
 # earliest, which says nothing about how useful the key is. It is meant for caches whose writers
 # set short TTLs on the least valuable data.
 #
-# Now all three traces side by side, same sizes, same policies. Compare the gap between the
-# green (LFU) and blue (LRU) curves from panel to panel:
+# Now all three traces side by side, same sizes (`volatile-ttl` left out: it tracks random).
+# Compare the gap between the green (LFU) and blue (LRU) curves from panel to panel:
 
 # %%
-all_curves = {w: ev.lesson_curves(w, SIZES) for w in ev.WORKLOAD_NAMES}
+THREE = ("allkeys-lru", "allkeys-lfu", "allkeys-random")
+all_curves = {w: ev.lesson_curves(w, SIZES, THREE) for w in ev.WORKLOAD_NAMES}
 fig, axes = plots.new_figure("Which policy wins depends on the traffic", "cache size (keys)", "hit ratio (%)",
                              ncols=3, figsize=(11, 3.6))
 for ax, w in zip(axes, ev.WORKLOAD_NAMES):
@@ -429,9 +430,8 @@ lab.table(["workload", "LFU minus LRU, 50 keys (points)", "200 keys (points)"],
 # %%
 assert lead[("scans", 200)] > lead[("zipf", 200)] > 0 > lead[("shifting", 200)]
 assert lead[("shifting", 50)] < min(lead[("zipf", 50)], lead[("scans", 50)])
-assert all(all_curves["scans"][p][i] < all_curves["zipf"][p][i] for p in ev.SIM_POLICIES for i in range(len(SIZES)))
+assert all(all_curves["scans"][p][i] < all_curves["zipf"][p][i] for p in THREE for i in range(len(SIZES)))
 assert all(c["allkeys-random"][i] < max(c[p][i] for p in c) for c in all_curves.values() for i in range(len(SIZES)))
-assert all(abs(c["volatile-ttl"][i] - c["allkeys-random"][i]) < 0.03 for c in all_curves.values() for i in range(len(SIZES)))
 
 # %% [markdown]
 # - **Scans** lower every policy's hit ratio: a scanned key is read once and never again, yet it
@@ -441,8 +441,7 @@ assert all(abs(c["volatile-ttl"][i] - c["allkeys-random"][i]) < 0.03 for c in al
 # - **Shifting** popularity is where LFU's lead is smallest, and with the bigger cache it falls
 #   behind: yesterday's hot keys keep high counters that decay only one step a minute, and hold
 #   memory the new hot keys need. LRU forgets them as soon as they stop being read.
-# - Random is never the best choice, and `volatile-ttl` with equal TTLs tracks it closely on every
-#   trace.
+# - Random is never the best choice.
 #
 # ### The request rate matters: the 1 s LRU clock
 #
