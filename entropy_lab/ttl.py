@@ -271,10 +271,10 @@ class _BatchedView:
 
     def begin(self, keys: Iterable[str]) -> None:
         wanted = sorted(set(keys))
-        self.known = {}
+        self.known.clear()
         if wanted:
             self.round_trips += 1
-            self.known = {key: Copy.decode(raw) for key, raw in zip(wanted, self.client.mget(wanted))}
+            self.known.update(zip(wanted, map(Copy.decode, self.client.mget(wanted))))
         self.pending = {}
 
     def get(self, key: str) -> Copy | None:
@@ -352,6 +352,9 @@ def run_ttl(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttl: 
     view = _BatchedView(client)
     _clear(client, ns, "ttl")
     full = {key: ns.key("ttl", key) for key in {req.key for req in stream}}
+    reads = hits = stale = source_reads = 0
+    total_age = max_age = 0.0
+    stale_since, known = truth.stale_since, view.known
     for chunk in _chunks(stream, batch):
         view.begin(full[req.key] for req in chunk if req.op == "read")
         for req in chunk:
@@ -359,21 +362,22 @@ def run_ttl(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttl: 
             if req.op == "write":
                 truth.write(key, f"{key} v{truth.peek(key).version + 1}", at)
                 continue
-            result.reads += 1
-            copy = view.get(full[key])
+            reads += 1
+            copy = known[full[key]]  # begin() fetched every key this slice reads
             if copy is not None and at < copy.deadline:
-                result.hits += 1
-                since = truth.stale_since(key, copy.version)
+                hits += 1
+                since = stale_since(key, copy.version)
                 if since is not None:
-                    age = at - since
-                    result.stale_reads += 1
-                    result.total_age += age
-                    result.max_age = max(result.max_age, age)
+                    stale += 1
+                    total_age += at - since
+                    max_age = max(max_age, at - since)
                 continue
             record = truth.read(key)
-            result.source_reads += 1
+            source_reads += 1
             view.set(full[key], Copy(record.version, at + ttl, 0.0, record.value))
         view.flush()
+    result.reads, result.hits, result.stale_reads, result.source_reads = reads, hits, stale, source_reads
+    result.total_age, result.max_age = total_age, max_age
     result.round_trips = view.round_trips
     return result
 
