@@ -733,8 +733,8 @@ else:
 base = outcomes["no invalidation"]
 lab.table(
     ["strategy", "TTL (s)", "stale reads", "worst age (s)", "messages", "lost", "extra round trips", "source reads"],
-    [[o.strategy, f"{ttls[o.strategy]:g}" if ttls[o.strategy] else "none", f"{o.stale_fraction:.1%}", f"{o.worst_age:.1f}", o.messages, o.lost, o.round_trips - base.round_trips,
-      o.source_reads] for o in outcomes.values()],
+    [[o.strategy, f"{ttls[o.strategy] or 'none'}", f"{o.stale_fraction:.1%}", f"{o.worst_age:.1f}",
+      o.messages, o.lost, o.round_trips - base.round_trips, o.source_reads] for o in outcomes.values()],
 )
 
 # %% [markdown]
