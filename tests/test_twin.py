@@ -321,3 +321,22 @@ def test_the_model_mirrors_fakeredis_after_any_commands(commands):
             size = twin_memory.key_entry_bytes(len(key), twin_memory.value_info(item.value, shared)[0])
             assert mdb.size[mdb.pos[key]] == size
             assert (key in mdb.expire) == (item.expireat is not None)
+
+
+def test_collection_encodings_and_sizes_match_redis_7(r):
+    # expected values read from redis-server 7.0.15 (MEMORY USAGE, OBJECT ENCODING)
+    r.hset("h", mapping={f"f{i}": "v" * 10 for i in range(10)})
+    r.hset("H", mapping={f"f{i}": "v" * 10 for i in range(200)})
+    r.hset("HH", mapping={f"f{i}": "v" * 100 for i in range(20)})
+    r.rpush("l", *[f"e{i}" for i in range(10)])
+    r.sadd("s", *range(10))
+    r.sadd("S", *[f"m{i}" for i in range(10)])
+    r.zadd("z", {f"m{i}": i for i in range(10)})
+    r.zadd("Z", {f"m{i}": i for i in range(300)})
+    r.zadd("zf", {f"m{i}": i + 0.5 for i in range(10)})
+    expected = {"h": ("listpack", 240), "H": ("listpack", 3632), "HH": ("hashtable", 3368),
+                "l": ("quicklist", 176), "s": ("intset", 80), "S": ("hashtable", 616),
+                "z": ("listpack", 128), "Z": ("skiplist", 32856), "zf": ("listpack", 160)}
+    for key, (encoding, usage) in expected.items():
+        assert r.object("encoding", key) == encoding, key
+        assert abs(r.memory_usage(key) - usage) <= 0.1 * usage, key  # exact for listpack/intset/quicklist

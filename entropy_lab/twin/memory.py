@@ -112,41 +112,71 @@ def _element(e: Any) -> bytes:
     return e if isinstance(e, bytes) else str(e).encode()
 
 
+def _lp_entry(e: bytes) -> int:
+    """Bytes of one listpack entry: small integers are packed, strings carry their length."""
+    number = _as_long(e)
+    if number is not None and -(2**63) <= number < 2**63:
+        if 0 <= number <= 127:
+            return 2
+        if -4096 <= number < 4096:
+            return 3
+        return 4 if -(2**15) <= number < 2**15 else (5 if -(2**23) <= number < 2**23 else
+                                                      (6 if -(2**31) <= number < 2**31 else 10))
+    n = len(e)
+    header = 1 if n < 64 else (2 if n < 4096 else 5)
+    body = header + n
+    return body + (1 if body < 128 else 2 if body < 16384 else 3)
+
+
+def _listpack(entries: list[bytes]) -> int:
+    return je_size(6 + sum(_lp_entry(e) for e in entries) + 1)
+
+
+def _score_bytes(score: float) -> bytes:
+    return str(int(score)).encode() if float(score).is_integer() and abs(score) < 2**53 else repr(score).encode()
+
+
 def value_info(value: Any, shared_ints: bool = True) -> tuple[int, str]:
-    """(bytes, OBJECT ENCODING) of a fakeredis value. Strings are exact; collections estimated
-    with Redis 7.0's encodings (listpack when small, else hashtable/skiplist/quicklist)."""
+    """(bytes, OBJECT ENCODING) of a fakeredis value. Strings are exact; collections are
+    estimated from Redis 7.0's encodings and default thresholds (hash: listpack up to 512
+    fields of 64 bytes; set: intset up to 512 integers, else hashtable; sorted set: listpack up
+    to 128 members of 64 bytes, else skiplist; list: quicklist of 8 KB listpack nodes)."""
     if isinstance(value, bytes):
         return string_bytes(value, shared_ints), string_encoding(value)
-    if isinstance(value, dict):  # hash (fakeredis Hash is a dict)
+    name = type(value).__name__
+    if isinstance(value, list):
+        elements = [_element(e) for e in value]
+        body = sum(_lp_entry(e) for e in elements)
+        nodes = max(1, (body + 8191) // 8192)
+        return ROBJ + je_size(40) + nodes * (je_size(32) + je_size(min(body, 8192) + 7)), "quicklist"
+    if isinstance(value, dict) or name == "Hash":
         items = [(_element(k), _element(v)) for k, v in value.items()]
-        if len(items) <= 128 and all(len(k) <= 64 and len(v) <= 64 for k, v in items):
-            return ROBJ + je_size(7 + sum(len(k) + len(v) + 4 for k, v in items)), "listpack"
+        if len(items) <= 512 and all(len(k) <= 64 and len(v) <= 64 for k, v in items):
+            return ROBJ + _listpack([e for kv in items for e in kv]), "listpack"
         slots = _slots_for(len(items))
         per = sum(ENTRY_BYTES + sds_alloc(len(k)) + sds_alloc(len(v)) for k, v in items)
         return ROBJ + je_size(DICT_STRUCT) + table_bytes(slots) + per, "hashtable"
-    if isinstance(value, list):
-        body = sum(len(_element(e)) + 2 for e in value)
-        nodes = max(1, (body + 8191) // 8192)
-        return ROBJ + je_size(40) + nodes * (je_size(32) + je_size(min(body, 8192) + 7)), "quicklist"
-    if isinstance(value, (set, frozenset)):
-        members = [_element(e) for e in value]
-        if len(members) <= 512 and all(_as_long(m) is not None for m in members):
-            return ROBJ + je_size(8 + 8 * len(members)), "intset"
+    if name == "ZSet":
+        items = [(_element(m), _score_bytes(sc)) for m, sc in value.items()]
+        if len(items) <= 128 and all(len(m) <= 64 for m, _ in items):
+            return ROBJ + _listpack([e for ms in items for e in ms]), "listpack"
+        slots = _slots_for(len(items))
+        per = sum(ENTRY_BYTES + sds_alloc(len(m)) + je_size(32 + 16) for m, _ in items)
+        return ROBJ + je_size(DICT_STRUCT) + table_bytes(slots) + per + je_size(32), "skiplist"
+    try:
+        members = [_element(m) for m in value]
+    except TypeError:
+        return ROBJ + 64, "raw"
+    if isinstance(value, (set, frozenset)) or name.endswith("Set"):
+        numbers = [_as_long(m) for m in members]
+        if len(members) <= 512 and all(n is not None for n in numbers):
+            width = 2 if all(-(2**15) <= n < 2**15 for n in numbers) else (
+                4 if all(-(2**31) <= n < 2**31 for n in numbers) else 8)
+            return ROBJ + je_size(8 + width * len(members)), "intset"
         slots = _slots_for(len(members))
         per = sum(ENTRY_BYTES + sds_alloc(len(m)) for m in members)
         return ROBJ + je_size(DICT_STRUCT) + table_bytes(slots) + per, "hashtable"
-    try:
-        members = list(value)
-    except TypeError:
-        return ROBJ + 64, "raw"
-    name = type(value).__name__.lower()
-    if "zset" in name or "sorted" in name:
-        if len(members) <= 128:
-            return ROBJ + je_size(7 + sum(len(_element(m)) + 12 for m in members)), "listpack"
-        slots = _slots_for(len(members))
-        per = sum(ENTRY_BYTES + sds_alloc(len(_element(m))) + je_size(32 + 16) for m in members)
-        return ROBJ + je_size(DICT_STRUCT) + table_bytes(slots) + per, "skiplist"
-    if "stream" in name:
+    if "stream" in name.lower():
         return ROBJ + 64 + 48 * len(members), "stream"
     return ROBJ + 16 * len(members) + 64, "raw"
 
