@@ -55,12 +55,27 @@ def execute(nb: nbformat.NotebookNode, timeout: int = 300) -> None:
     client.execute()
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same name: a busy kernel may split one print in two."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
+                and previous.name == output.name):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
 def normalise(nb: nbformat.NotebookNode, name: str) -> str:
     """The notebook as JSON text with widget ids derived from its name, metadata trimmed."""
     nb.metadata.pop("widgets", None)
     nb.metadata["language_info"] = {"name": "python"}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     order: dict[str, str] = {}
     for model_id in MODEL_ID.findall(text):

@@ -1,7 +1,7 @@
 """Exercise self-checks: one friendly line that says what is wrong and how to fix it.
 
 Each lesson keeps its checks in `lessonNN.py`; every `check_*` function there is
-available here as `entropy_lab.checks.check_*`.
+available here as `entropy_lab.checks.check_*` (imported on first use).
 """
 from __future__ import annotations
 
@@ -35,17 +35,19 @@ def verdict(passed: bool, message: str, hint: str | None = None) -> Verdict:
     return Verdict(bool(passed), message, None if passed else hint)
 
 
-def _collect_lesson_checks() -> list[str]:
-    names = []
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("lesson"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for name in dir(module):
-            if name.startswith("check_"):
+def _lesson_modules() -> list[str]:
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name.startswith("lesson"))
+
+
+def __getattr__(name: str):
+    """Find `check_*` names in the lesson modules on first use (lazily: some import matplotlib)."""
+    if name.startswith("check_"):
+        for module_name in _lesson_modules():
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            if hasattr(module, name):
                 globals()[name] = getattr(module, name)
-                names.append(name)
-    return names
+                return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Verdict", "verdict", *_collect_lesson_checks()]
+__all__ = ["Verdict", "verdict"]
