@@ -48,6 +48,9 @@ from entropy_lab import plots, ttl
 r = lab.connect()
 lab.banner(r)
 
+# %% [markdown]
+# Clear this notebook's keys first, in case an earlier run stopped halfway (it prints how many).
+
 # %%
 ns = lab.namespace(r, "01")
 ns.reset()
@@ -72,6 +75,9 @@ clock = VirtualClock()
 cache = ttl.TTLCache(ttl=5, clock=clock)
 cache.set("user:1", "Alice")
 cache
+
+# %% [markdown]
+# The clock moves only when told to. Advance it 3 s and read, then 3 s more and read again:
 
 # %%
 clock.advance(3)
@@ -115,6 +121,9 @@ user = ns.key("user:1")
 r.set(user, "Alice", px=500)
 lab.sleep(0.3)
 r.get(user), r.ttl(user)
+
+# %% [markdown]
+# Another 300 ms takes it past its deadline:
 
 # %%
 lab.sleep(0.3)
@@ -221,6 +230,9 @@ with lab.sandbox() as box:
     lazy_read = box.get(box_ns.key("dying", 0))
     timeline = [at_deadline] + ttl.watch_expiry(box, deadline, [2, 50, 100, 150, 200, 300, 500, 1000])
 
+# %% [markdown]
+# The samples, from 1 ms to 1 s after the shared deadline:
+
 # %%
 lab.table(["ms after the deadline", "DBSIZE", "expired_keys", "used_memory (bytes)"],
           [[s.t_ms, s.dbsize, s.expired_keys, s.used_memory] for s in timeline])
@@ -246,15 +258,15 @@ print(f"at the deadline: {at_deadline.dbsize} keys held, {held:.0f} KiB; a secon
       f"{timeline[-1].dbsize} keys, {freed:.0f} KiB freed; the GET saw {lazy_read!r}; hz {hz}")
 assert lazy_read is None and all(s.dbsize + s.expired_keys == 2000 for s in timeline) and hz == 10
 assert timeline[-1].dbsize < 100 and freed > 0.5 * held
+if box_backend == "fake":
+    assert at_deadline.dbsize == 2000 and timeline[1].expired_keys == 1
 
 # %% [markdown]
 # On the twin the cycle's timing is the model's; on a real server the step comes wherever the
 # cycle happens to run (its phase is not yours to choose), so the rows in between differ from
-# run to run. The two facts above do not.
+# run to run. The two facts above do not. The picture, on the backend you ran:
 
 # %%
-if box_backend == "fake":
-    assert at_deadline.dbsize == 2000 and timeline[1].expired_keys == 1
 fig, ax = plots.new_figure("Expired keys linger until Redis reclaims them", "ms after the shared deadline",
                            "keys still counted by DBSIZE")
 ax.step([s.t_ms for s in timeline], [s.dbsize for s in timeline], where="post", marker="o",
@@ -340,6 +352,9 @@ print(f"TTL 10 s: hit ratio {point.hit_ratio:.1%}, stale reads {point.stale_frac
       f"{point.source_load:.1f} source reads/s; TTLs meeting both targets: {ttl.feasible_ttls(sweep)}")
 assert point.stale_fraction < 0.01 and point.hit_ratio > 0.90 and ttl.feasible_ttls(sweep) == [10, 15]
 
+# %% [markdown]
+# In the figure, the dashed lines are the two targets and the numbers are the operating point's values.
+
 # %%
 plots.show(ttl.plot_tradeoff(sweep, at=10))
 
@@ -369,6 +384,9 @@ widgets.interact(lambda ttl_s: plots.show(ttl.plot_tradeoff(sweep, at=ttl_s)),
 
 # %%
 exercise_stream = ttl.catalogue_stream(n_keys=100, seconds=300, read_rate=100, change_every=500, seed=2)
+
+# %% [markdown]
+# Your turn: measure on `exercise_stream`, then set `my_ttl`.
 
 # %% tags=["exercise"]
 my_ttl = ...  # seconds
@@ -456,6 +474,10 @@ def jittered(base, rng):
     return base * rng.uniform(0.8, 1.2)
 
 
+# %% [markdown]
+# The check first tries your function on its own (is it a number, does it vary, does the same
+# seed give the same TTLs), then replays the stampede with it:
+
 # %%
 from entropy_lab.checks import check_jitter
 
@@ -525,6 +547,9 @@ assert lock.peak < none.peak and lock.lock_waits > 0 and lock.max_wait <= worklo
 
 # %%
 plots.show(ttl.plot_stampede([jitter, xfetch, lock, both], baseline=none, ttl=workload.ttl))
+
+# %% [markdown]
+# The same runs in numbers, with what each defence cost:
 
 # %%
 runs = [none, jitter, xfetch, lock, both]
