@@ -393,7 +393,7 @@ else:
 latency = runs["latency"]
 print(f"p99 during the incident {latency.column('latency_p99_ms').max():.1f} ms, "
       f"healthy {np.median(runs['healthy'].column('latency_p99_ms')):.2f} ms (median of the run)")
-assert latency.column("latency_p99_ms").max() > 10 * np.median(runs["healthy"].column("latency_p99_ms"))
+assert latency.column("latency_p99_ms").max() > 5 * np.median(runs["healthy"].column("latency_p99_ms"))
 
 # %% [markdown]
 # ## Alert rules as code
