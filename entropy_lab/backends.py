@@ -144,16 +144,14 @@ def sandbox(backend: str | None = None, **config: Any) -> Iterator[redis.Redis]:
         print("Note: no redis-server binary here, so this sandbox runs on the embedded twin "
               "(your live server is never reconfigured).")
         name = "fake"
-    if name == "fake":
-        client = connect("fake")
-    else:
-        client = connect("server")
-        clock.use(clock.RealClock())
+    outer_clock = clock.active()
+    client = connect("fake" if name == "fake" else "server")
     try:
         apply_config(client, config)
         yield client
     finally:
         close(client)
+        clock.use(outer_clock)  # a fake sandbox inside a live lesson must not leave time virtual
 
 
 def apply_config(client: redis.Redis, config: dict[str, Any]) -> None:

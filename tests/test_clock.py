@@ -43,3 +43,13 @@ def test_now_moves_with_sleep(fake_mode):
     before = lab.now()
     lab.sleep(2.5)
     assert lab.now() - before == pytest.approx(2.5)
+
+
+def test_a_fake_sandbox_restores_the_real_clock(monkeypatch, redis_url):
+    monkeypatch.delenv("ENTROPY_LAB_BACKEND", raising=False)
+    monkeypatch.setenv("ENTROPY_LAB_REDIS_URL", redis_url)
+    lab.connect()
+    assert not clock.active().virtual
+    with lab.sandbox(backend="fake"):
+        assert clock.active().virtual
+    assert not clock.active().virtual
