@@ -257,14 +257,16 @@ freed = (at_deadline.used_memory - timeline[-1].used_memory) / 1024
 print(f"at the deadline: {at_deadline.dbsize} keys held, {held:.0f} KiB; a second later: "
       f"{timeline[-1].dbsize} keys, {freed:.0f} KiB freed; the GET saw {lazy_read!r}; hz {hz}")
 assert lazy_read is None and all(s.dbsize + s.expired_keys == 2000 for s in timeline) and hz == 10
-assert timeline[-1].dbsize < 100 and freed > 0.5 * held
+assert timeline[-1].dbsize < 100
 if box_backend == "fake":
-    assert at_deadline.dbsize == 2000 and timeline[1].expired_keys == 1
+    assert at_deadline.dbsize == 2000 and timeline[1].expired_keys == 1 and held > 200 and freed > 0.5 * held
 
 # %% [markdown]
 # On the twin the cycle's timing is the model's; on a real server the step comes wherever the
 # cycle happens to run (its phase is not yours to choose), so the rows in between differ from
-# run to run. The two facts above do not. The picture, on the backend you ran:
+# run to run. The two facts above do not. Memory is noisier still on a real server: `used_memory`
+# also moves with client buffers and the allocator, so only the twin's memory numbers are
+# asserted here. The picture, on the backend you ran:
 
 # %%
 fig, ax = plots.new_figure("Expired keys linger until Redis reclaims them", "ms after the shared deadline",
