@@ -52,6 +52,40 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+WORKDIR_PREFIX = "entropy-lab-redis-"
+OWNER_FILE = "owner.pid"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphaned_workdirs() -> None:
+    """Delete working folders (nodes.conf and all) left by a killed process that owned them.
+
+    A killed kernel cannot clean up after itself: its servers die with it, but their
+    folders stay until the next process that starts a server sweeps them.
+    """
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        if not name.startswith(WORKDIR_PREFIX):
+            continue
+        folder = os.path.join(root, name)
+        try:
+            with open(os.path.join(folder, OWNER_FILE)) as owner:
+                pid = int(owner.read().strip())
+        except (OSError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _die_with_parent() -> None:
     """In the child: ask Linux to SIGTERM us when the starting thread exits."""
     if sys.platform.startswith("linux"):
@@ -84,8 +118,11 @@ class RedisServer:
     def start(cls, config: dict[str, Any] | None = None, timeout: float = 5.0) -> "RedisServer":
         """Start a private server with `config` (redis.conf names, `_` or `-`)."""
         binary = require_redis_server()
+        remove_orphaned_workdirs()
         port = free_port()
-        workdir = tempfile.mkdtemp(prefix="entropy-lab-redis-")
+        workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
+        with open(os.path.join(workdir, OWNER_FILE), "w") as owner:
+            owner.write(str(os.getpid()))
         argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", workdir, "--daemonize", "no", "--loglevel", "warning", "--logfile", ""]
         argv += _config_args(config or {})

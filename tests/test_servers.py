@@ -41,6 +41,13 @@ def test_killed_kernel_leaves_no_redis_server():
     while alive(server_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(server_pid)
+    # its working folder is swept by the next process that starts a server
+    from entropy_lab.servers import RedisServer, WORKDIR_PREFIX
+    import glob, tempfile
+    with RedisServer.start():
+        leftovers = [d for d in glob.glob(f"{tempfile.gettempdir()}/{WORKDIR_PREFIX}*")
+                     if os.path.exists(f"{d}/owner.pid") and open(f"{d}/owner.pid").read() == str(starter.pid)]
+    assert leftovers == []
 
 
 @pytest.mark.redis_server
