@@ -207,9 +207,11 @@ observe(healthy, "healthy", sample_keys=True).table(every=5)
 #
 # Six panels, the six questions to ask of a cache: is it hitting (hit ratio)? Is it growing
 # (memory)? Is it throwing data away to make room (evictions/s)? Is data timing out (expirations/s)?
-# How much load reaches the source of truth (misses/s)? Is it fast (latency)? Look for flat lines:
-# that is what healthy means. The hit ratio starts at 1 because the cache was warmed, then settles
-# as items expire and the rarely read ones are not fetched again.
+# How much load reaches the source of truth (misses/s)? Is it fast (latency)? Healthy means every
+# line stays within a band you can explain. Here the hit ratio starts at 1 because the cache was
+# warmed, then drifts down towards 0.8 as items expire and the rarely read ones are not fetched
+# again; misses and expirations rise with it. Memory rises for about a second while the first
+# sessions fill up, then levels off. No evictions, a flat latency.
 
 # %%
 mon.plot_dashboard(runs["healthy"], "A healthy cache", backend=lab.backend_of(r))
@@ -229,8 +231,8 @@ print(f"round trip {mon.MODEL_BASE_MS} ms, {mon.MODEL_MS_PER_MB} ms per MB moved
 # ## Watch it live
 #
 # The same dashboard can redraw itself while a workload runs in a background thread.
-# `mon.LiveDashboard` runs the workload on its own sandbox, samples it, and redraws the figure
-# after each tick; **Start** and **Stop** control it. This one runs the hot-set shift you will meet
+# `mon.LiveDashboard` runs the workload on its own sandbox, samples it after each tick, and redraws
+# the figure every two seconds and at the end; **Start** and **Stop** control it. This one runs the hot-set shift you will meet
 # below, for 15 ticks, and starts itself. Press Start to run it again. (The figure you see here is
 # not part of the stored notebook: it is drawn live.)
 
