@@ -33,7 +33,7 @@
 # | [01](01_time_to_live.ipynb) TTL and jitter | Necessary | two of the knobs |
 # | [02](02_invalidation.ipynb) pub/sub, streams, versioned writes | Necessary | three of the knobs |
 # | [03](03_eviction.ipynb) maxmemory and policies | Helpful | the memory knobs |
-# | [04](04_sharding.ipynb) consistent hashing | Helpful | the shard knobs |
+# | [04](04_shard_without_reshuffling.ipynb) consistent hashing | Helpful | the shard knobs |
 # | [05](05_monitoring.ipynb) hit ratio over an interval | Helpful | how we read the timeline |
 #
 # **Time to learn:** 45 minutes. No server to install.
@@ -454,7 +454,7 @@ assert cheapest(results, bg.PRICES).config.l1_ttl == 1 and cheapest(results, dea
 # | An instance misses invalidations while away | a TTL backstop, a stream with consumer groups | local TTL, `MAXLEN` | misses; log memory and acks | [02](02_invalidation.ipynb) |
 # | A late fill writes an old value back | versioned writes, leases | tombstone lifetime | a round trip per fill | [02](02_invalidation.ipynb) |
 # | Memory grows without bound | `maxmemory` with an eviction policy | `maxmemory`, `maxmemory-policy`, samples | evicted keys become misses | [03](03_eviction.ipynb) |
-# | Adding a node reshuffles the keys | consistent hashing, Redis Cluster slots | hashing scheme, virtual nodes | a lookup structure, rebalancing | [04](04_sharding.ipynb) |
+# | Adding a node reshuffles the keys | consistent hashing, Redis Cluster slots | hashing scheme, virtual nodes | a lookup structure, rebalancing | [04](04_shard_without_reshuffling.ipynb) |
 # | Disorder nobody sees | interval metrics, alert rules | sampling interval, thresholds | a sampler, alert tuning | [05](05_monitoring.ipynb) |
 # | You cannot have it all | an entropy budget: an SLO and the least energy that meets it | every knob above | the energy you choose to spend | 06 (this one) |
 
