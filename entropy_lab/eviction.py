@@ -44,11 +44,15 @@ class Policy:
     when_nothing_to_evict: str
 
 
+# An allkeys-* policy runs out of candidates only when no key is left at all: a limit below
+# what the empty server itself uses.
+ALLKEYS_EMPTY = "writes fail with OOM (only with no keys at all)"
+
 POLICIES = (
     Policy("noeviction", "none", "never evicts", "writes fail with OOM (the default)"),
-    Policy("allkeys-lru", "every key", "least recently used (sampled)", "cannot happen"),
-    Policy("allkeys-lfu", "every key", "least frequently used (sampled)", "cannot happen"),
-    Policy("allkeys-random", "every key", "uniformly at random", "cannot happen"),
+    Policy("allkeys-lru", "every key", "least recently used (sampled)", ALLKEYS_EMPTY),
+    Policy("allkeys-lfu", "every key", "least frequently used (sampled)", ALLKEYS_EMPTY),
+    Policy("allkeys-random", "every key", "uniformly at random", ALLKEYS_EMPTY),
     Policy("volatile-lru", "keys with a TTL", "least recently used (sampled)", "writes fail with OOM"),
     Policy("volatile-lfu", "keys with a TTL", "least frequently used (sampled)", "writes fail with OOM"),
     Policy("volatile-random", "keys with a TTL", "uniformly at random", "writes fail with OOM"),
@@ -575,6 +579,23 @@ def plot_curves(curves: dict[str, list[float]], sizes: Sequence[int], title: str
     ax.minorticks_off()
     ax.set_ylim(0, 100)
     return fig, ax
+
+
+def plot_lfu_knobs(hits: Sequence[int], log_factor: int = 10, decay_time: int = 1,
+                   idle_minutes: Sequence[float] = tuple(range(0, 121, 5))):
+    """Two panels for the LFU knobs: the counter against accesses (`lfu-log-factor`), then its decay
+    over idle minutes after the last of `hits` (`lfu-decay-time`). Returns (fig, axes)."""
+    from . import plots
+
+    fig, axes = plots.new_figure(f"LFU counter: lfu-log-factor {log_factor}, lfu-decay-time {decay_time}",
+                                 "", "LFU counter (0-255)", ncols=2, figsize=(9, 3.4))
+    start = lfu_model_curve(hits, log_factor=log_factor)
+    axes[0].plot(hits, start, marker="o", color=plots.COLORS["cache"])
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("accesses (log scale)")
+    axes[1].plot(idle_minutes, lfu_model_decay(start[-1], idle_minutes, decay_time), color=plots.COLORS["stale"])
+    axes[1].set_xlabel(f"idle minutes after {hits[-1]:,} accesses")
+    return fig, axes
 
 
 def plot_run(result, title: str | None = None):

@@ -57,8 +57,9 @@ lab.banner(r)
 ns = lab.namespace(r, "03")
 
 # %% [markdown]
-# First, look at your own server's settings (reading them changes nothing). Out of the box Redis
-# has **no limit** (`maxmemory 0`) and the policy `noeviction`:
+# First, look at your server's settings (reading them changes nothing). Out of the box Redis has
+# **no limit** (`maxmemory 0`) and the policy `noeviction`, which is what the embedded fake shows; a
+# managed or shared server may show its operator's choices instead:
 
 # %%
 ev.memory_settings(r)
@@ -94,7 +95,7 @@ lab.table(["policy", "candidates", "chooses", "when no candidate is left"],
 with lab.sandbox(maxmemory="2mb", maxmemory_policy="noeviction") as s:
     refused = ev.fill(s, 1200, value_size=1024)
 print(refused.error)
-print(f"first refused write: #{refused.first_oom}, keys stored: {refused.keys}, evicted: {refused.evicted_keys}")
+print(f"first refused: write #{refused.first_oom + 1}, keys stored: {refused.keys}, evicted: {refused.evicted_keys}")
 
 # %% [markdown]
 # That is the OOM error, under `noeviction`. redis-py raises it as `OutOfMemoryError`; the
@@ -124,8 +125,8 @@ for policy in ("allkeys-lru", "volatile-lru"):
         fills[policy] = ev.fill(s, 1200, value_size=1024)
 
 # %%
-lab.table(["policy", "writes accepted", "first refused", "keys kept", "evicted_keys", "used_memory (KB)"],
-          [[p, f.written, f.first_oom if f.first_oom is not None else "none", f.keys, f.evicted_keys,
+lab.table(["policy", "writes accepted", "first refused (write #)", "keys kept", "evicted_keys", "used_memory (KB)"],
+          [[p, f.written, f.first_oom + 1 if f.first_oom is not None else "none", f.keys, f.evicted_keys,
             f.used_memory // 1024] for p, f in fills.items()])
 
 # %%
@@ -152,7 +153,8 @@ assert 700 * 1024 < empty_usage < 1200 * 1024 and tiny.written == 0
 
 # %% [markdown]
 # An empty Redis already uses nearly 1 MB, so a 500 KB limit refuses every write, whatever the
-# policy. With any sane limit, `allkeys-lru` evicts and never shows that error.
+# policy: this is the one case where an `allkeys-*` policy has no candidate (the policy table's
+# last column). With any sane limit, `allkeys-lru` evicts and never shows that error.
 #
 # How fast is this? Pipelining sends 100 commands per round trip, so on a real server the
 # 1,200-key fill takes well under a second. The article's loop waits for every reply before the
@@ -196,7 +198,7 @@ assert 2.5 < 600 / by_policy["allkeys-lru"].keys < 4
 # - The four `volatile-*` policies evict **only** keys with a TTL. Once all of those are gone they
 #   refuse writes like `noeviction`, even though the cache is full of other keys.
 #
-# That last row is the trap of `volatile-*`: it protects keys without a TTL, so a cache whose
+# That last point is the trap of `volatile-*`: it protects keys without a TTL, so a cache whose
 # writers forget the TTL slowly fills with unevictable keys and then fails.
 
 # %% [markdown]
@@ -247,8 +249,8 @@ assert runs[10].older_half_survived < 0.15 and runs[1].older_half_survived > 0.4
 # %% [markdown]
 # With 10 samples Redis is close to exact LRU; with 5 (the default) some old keys survive and some
 # recent ones go; with 1 sample it is random eviction. More samples cost more CPU per eviction.
-# The error here is larger than in the Redis docs' chart because keys touched within the same
-# second are tied: the clock, not the sampling, limits what any setting can do.
+# The clock shapes the experiment itself: within a touch group every key has the same idle time,
+# so no setting can rank them, and the older half is exactly the first two groups.
 #
 # Now the same experiment at `samples 5` on this notebook's backend. In fake mode it is the twin
 # again; against a real server it is a private `redis-server`, and it takes about 5 s of real time
@@ -335,18 +337,9 @@ assert decay[0] - decay[1] == 1 and decay[0] - decay[3] == 10 and decay[-1] == 0
 # %% tags=["nbval-ignore-output"]
 import ipywidgets as widgets
 
-MINUTES = list(range(0, 121, 5))
-
 
 def lfu_explorer(lfu_log_factor=10, lfu_decay_time=1):
-    fig, axes = plots.new_figure(f"LFU counter: lfu-log-factor {lfu_log_factor}, lfu-decay-time {lfu_decay_time}",
-                                 "", "LFU counter (0-255)", ncols=2, figsize=(9, 3.4))
-    start = ev.lfu_model_curve(HITS, log_factor=lfu_log_factor)
-    axes[0].plot(HITS, start, marker="o", color=plots.COLORS["cache"])
-    axes[0].set_xscale("log")
-    axes[0].set_xlabel("accesses (log scale)")
-    axes[1].plot(MINUTES, ev.lfu_model_decay(start[-1], MINUTES, lfu_decay_time), color=plots.COLORS["stale"])
-    axes[1].set_xlabel(f"idle minutes after {HITS[-1]:,} accesses")
+    fig, _ = ev.plot_lfu_knobs(HITS, lfu_log_factor, lfu_decay_time)
     plots.show(fig)
 
 
@@ -459,9 +452,9 @@ lab.table(["rate", "allkeys-lru", "allkeys-random"],
 assert abs(fast["allkeys-lru"] - fast["allkeys-random"]) < 0.01 < slow["allkeys-lru"] - slow["allkeys-random"]
 
 # %% [markdown]
-# At full speed Redis's LRU is as good as random for a short burst: a model that ignored the 1 s
-# clock would look better than the real server. On a real cache, reads spread over
-# hours, the clock matters less, but it is why a demo of LRU needs gaps of more than a second.
+# At full speed Redis's LRU is no better than random for a short burst: a model that ignored the
+# 1 s clock would look better than the real server. On a real cache, whose reads spread over hours,
+# the clock matters less, but it is why a demo of LRU needs gaps of more than a second.
 #
 # ### Explore
 #
@@ -515,8 +508,10 @@ assert enc[45].usage - enc[44].usage == 16 and all(row.overhead >= 40 for row in
 #   every key needs its own access stamp: do not use them to measure memory per key.
 # - Big values round up to the allocator's size classes (jemalloc), so the overhead grows a little.
 #
-# `MEMORY USAGE` does not count everything: the hash table entry that points to the key and the
-# table's growth. Measure the whole cost by how much `used_memory` grows per key:
+# `MEMORY USAGE` counts the key's name, its value and its entry in the keyspace table, but not
+# everything: not the table's array of buckets (a pointer per slot, doubled as the table grows),
+# nor a TTL's entry in the table of expiring keys. Measure the whole cost by how much
+# `used_memory` grows per key:
 
 # %%
 with lab.sandbox() as s:
@@ -647,8 +642,9 @@ assert order == ["rate:ip1", "session:bob", "page:home"]
 #
 # ## What's next
 #
-# [04 Sharding](04_sharding.ipynb): one server has one memory limit. Spreading keys over several
-# servers adds memory, and a new kind of entropy: keys that move when a server joins or leaves.
+# [04 Shard without reshuffling](04_shard_without_reshuffling.ipynb): one server has one memory
+# limit. Spreading keys over several servers adds memory, and a new kind of entropy: keys that
+# move when a server joins or leaves.
 #
 # Before you go, clean up this notebook's keys (it wrote none on your server; every experiment ran
 # in a sandbox that is gone):

@@ -214,3 +214,10 @@ def test_unfilled_choice_gets_a_friendly_verdict():
 def test_memory_settings_table(twin):
     shown = repr(ev.memory_settings(twin))
     assert "maxmemory-policy" in shown and "maxmemory-samples" in shown
+
+
+def test_plot_lfu_knobs_draws_growth_then_decay():
+    fig, axes = ev.plot_lfu_knobs([1, 10, 100], log_factor=0, decay_time=1, idle_minutes=[0, 5, 10])
+    growth, decay = axes[0].lines[0].get_ydata(), axes[1].lines[0].get_ydata()
+    assert list(growth) == [6, 15, 105] and list(decay) == [105, 100, 95]
+    assert axes[0].get_xscale() == "log" and "idle minutes" in axes[1].get_xlabel()
