@@ -35,6 +35,7 @@ import redis
 
 from . import clock as lab_clock
 from .decay import Request
+from .errors import LabError
 from .namespaces import Namespace
 from .tables import Table, table
 from .truth import SourceOfTruth
@@ -179,6 +180,9 @@ def fill_expiring(client: redis.Redis, ns: Namespace, n: int, px: int, name: str
     for i in range(n):
         pipe.set(ns.key(name, i), f"value-{i:06d}", pxat=at_ms)
     pipe.execute()
+    if lab_clock.now() >= at_ms / 1000:
+        raise LabError(f"Writing {n} keys took longer than their {px} ms TTL, so some were born expired: "
+                       "use a larger px (or fewer keys) on this machine.")
     return at_ms / 1000
 
 

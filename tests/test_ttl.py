@@ -105,7 +105,7 @@ def test_expiry_invariant_on_a_real_server(fresh_redis_server):
     client = fresh_redis_server.client()
     ns = lab.namespace(client, "t01")
     lab.clock.use(lab.clock.RealClock())
-    deadline = ttl.fill_expiring(client, ns, 500, px=500)
+    deadline = ttl.fill_expiring(client, ns, 500, px=1500)
     samples = ttl.watch_expiry(client, deadline, [1, 100, 1000])
     assert all(s.dbsize + s.expired_keys == 500 for s in samples)
     assert samples[-1].dbsize < 50
