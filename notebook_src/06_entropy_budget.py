@@ -165,8 +165,8 @@ print(f"race fills that wrote an old version: {s[2].stale_fills}; stale reads {s
 # ## Incidents leave fingerprints
 #
 # Totals hide *when* things go wrong. Plot one configuration second by second: the one with
-# TTLs and pub/sub but no versioned writes. Look for a spike at each incident: the write bursts,
-# the outage, the mass expiry of the batch job's copies at 60 s, the hot-set shift and the new shard.
+# TTLs and pub/sub but no versioned writes. The dotted lines mark the incidents; the batch job's
+# copies also all expire at 60 s. Before you read on, guess which incidents mark which panel.
 
 # %%
 run = steps["+ pub/sub invalidation"]
@@ -187,7 +187,9 @@ plots.show(fig)
 # Stale reads bunch up in the outage (the instance that lost its subscription keeps serving
 # old local copies) and after write bursts (late fills writing old versions back). Database load
 # jumps where many copies vanish at once: the batch job's copies all expiring at 60 s, and the
-# write bursts that invalidate the hottest items. Compare the five seconds either side of t = 60 s:
+# write bursts that invalidate the hottest items. The hot-set shift and the new shard raise it
+# more gently, spread over the seconds in which the moved keys are first asked for. Compare the
+# five seconds either side of t = 60 s:
 
 # %%
 src = run.per_second["source"]
@@ -258,7 +260,7 @@ lab.table(["shards before -> after", "MB per shard", "hashing", "keys moved", "e
             x.evictions, f"{x.hit_ratio:.1%}", x.memory_mb, x.source_peak] for x in mem])
 
 # %% [markdown]
-# Three things to see. One 2 MB shard is too small: it evicts thousands of keys and its hit
+# Three things to see. One 2 MB shard is too small: it evicts hundreds of keys and its hit
 # ratio drops. Going from one shard to two moves about half the cached keys whatever the
 # hashing, and each moved key is a miss; from three to four, consistent (rendezvous) hashing
 # moves about a quarter and modulo hashing about three quarters, and the database feels it. And
@@ -323,8 +325,9 @@ lab.table(["measure", "model", "through redis-py"], bg.compare(model, real))
 
 # %% [markdown]
 # Every count matches: the model's bookkeeping of hits, stale reads, database reads, round
-# trips, messages and moved keys is what a real client sees on a real server (with no eviction
-# in play: the server had plenty of memory). Memory is where a model can only estimate:
+# trips, messages and moved keys is what a real client sees on the server (the twin here; a
+# private `redis-server` when you run with `ENTROPY_LAB_BACKEND=server`), with no eviction in
+# play: the server had plenty of memory. Memory is where a model can only estimate:
 
 # %%
 assert all(m == x for _, m, x in bg.compare(model, real)), "the model and the real replay disagree"
