@@ -2,7 +2,7 @@
 
 Used by tests/test_browser.py; also runnable by hand:
 
-    python tools/browser/lab.py [--binder] [notebooks/00_watch_a_cache_decay.ipynb ...]
+    [ENTROPY_LAB_BROWSER_PARALLEL=2] python tools/browser/lab.py [--binder] [notebooks/NN_x.ipynb ...]
 
 (--binder: launch JupyterLab through binder/start, so the notebooks run against its real Redis.)
 
@@ -313,7 +313,9 @@ JS_PROGRESS = f"""(path) => {{
     for (const output of model.outputs.toJSON()) {{
       if (output.output_type === 'error') {{
         errors.push({{cell: index, expected: tags.includes('raises-exception'),
-                      error: output.ename + ': ' + output.evalue}});
+                      error: output.ename + ': ' + output.evalue,
+                      source: model.sharedModel.getSource().split('\\n')[0].slice(0, 80),
+                      where: (output.traceback || []).slice(-4, -1).join('\\n')}});
       }}
     }}
   }});
@@ -394,72 +396,119 @@ class NotebookReport:
 
 
 class SeriesRunner:
-    """Runs notebooks one after another in one browser, opening the next tab while one runs.
+    """Runs the series in one browser: at most `parallel` notebooks execute at once.
 
-    The next notebook's page load and kernel start overlap the current notebook's run; only
-    one notebook executes at a time, and each notebook's kernel is shut down when it is done.
+    `run(path)` makes sure `path` and the next notebooks (up to `parallel` in flight) have been
+    opened and started (Run All), then waits for `path`, checks it and closes its tab and kernel.
+    With parallel=1 the next notebook is still opened (page load, kernel start) while one runs.
     """
 
-    def __init__(self, context, lab: JupyterLab, paths: list[str], shots: Path, run_timeout: float = 90) -> None:
+    def __init__(self, context, lab: JupyterLab, paths: list[str], shots: Path, run_timeout: float = 120,
+                 parallel: int = 1) -> None:
         self.context, self.lab, self.paths, self.shots = context, lab, list(paths), shots
         self.run_timeout = run_timeout
-        self.ready: dict[str, object] = {}
+        self.parallel = max(1, parallel)
+        self.pages: dict[str, object] = {}       # opened tabs, by notebook path
+        self.started: dict[str, float] = {}      # when Run All was clicked
+        self.pending: dict[str, NotebookReport] = {}
         self.reports: dict[str, NotebookReport] = {}
 
-    def _open(self, path: str):
+    def _open(self, path: str) -> None:
+        if path in self.pages or path in self.reports:
+            return
+        report = self.reports_in_progress(path)
         page = self.context.new_page()
+        self.pages[path] = page
         workspace = "w" + os.urandom(4).hex()  # a fresh workspace: nothing restored from another tab
-        page.goto(f"{self.lab.base}/lab/workspaces/{workspace}/tree/{path}?token={self.lab.token}&reset")
-        return page
+        try:
+            page.goto(f"{self.lab.base}/lab/workspaces/{workspace}/tree/{path}?token={self.lab.token}&reset")
+        except Exception as exc:
+            report.problems.append(_problem(exc))
+
+    def _start(self, path: str) -> None:
+        self._open(path)
+        report = self.reports_in_progress(path)
+        if path in self.started or report.problems:
+            return
+        try:
+            _start_run(self.pages[path], path, report)
+        except Exception as exc:
+            report.problems.append(_problem(exc))
+        self.started[path] = time.monotonic()
+
+    def reports_in_progress(self, path: str) -> NotebookReport:
+        return self.pending.setdefault(path, NotebookReport(path))
 
     def run(self, path: str) -> NotebookReport:
-        """Open `path`, Run All, check what is shown; always saves a screenshot."""
+        """Run `path` (and start the next ones), check what is shown; always saves a screenshot."""
         if path in self.reports:
             return self.reports[path]
-        report = NotebookReport(path)
-        started = time.monotonic()
-        page = None
+        turn = time.monotonic()
+        index = self.paths.index(path) if path in self.paths else len(self.paths)
+        window = [path] + [p for p in self.paths[index + 1:] if p not in self.reports][: self.parallel - 1]
+        for item in window:
+            self._start(item)
+        following = [p for p in self.paths[index + 1:] if p not in self.reports and p not in self.pages]
+        if following:
+            self._open(following[0])  # page load and kernel start overlap this run
+        report = self.reports_in_progress(path)
+        page = self.pages.get(path)
         try:
-            try:
-                page = self.ready.pop(path, None) or self._open(path)
-                later = self.paths[self.paths.index(path) + 1:] if path in self.paths else []
-                if later and later[0] not in self.ready and later[0] not in self.reports:
-                    self.ready[later[0]] = self._open(later[0])
-                _run(page, path, report, self.run_timeout)
-            except Exception as exc:  # keep the screenshot and say where it stopped
-                report.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            if page is not None and not report.problems:
+                try:
+                    _finish_run(page, path, report, self.run_timeout)
+                except Exception as exc:  # keep the screenshot and say where it stopped
+                    report.problems.append(_problem(exc))
             if page is not None:
-                report.screenshot = str(_screenshot(page, path, self.shots))
+                clock = time.monotonic()
+                with contextlib.suppress(Exception):
+                    report.screenshot = str(_screenshot(page, path, self.shots))
+                report.phases["screenshot"] = time.monotonic() - clock
         finally:
-            report.seconds = time.monotonic() - started
+            report.seconds = time.monotonic() - turn  # this notebook's turn (its tab may have opened earlier)
             if page is not None:
-                page.close()
+                with contextlib.suppress(Exception):
+                    page.close()
+            self.pages.pop(path, None)
             with contextlib.suppress(OSError):
                 self.lab.shutdown_kernels(path)
         self.reports[path] = report
         return report
 
     def close(self) -> None:
-        for page in self.ready.values():
+        for page in self.pages.values():
             with contextlib.suppress(Exception):
                 page.close()
-        self.ready.clear()
+        self.pages.clear()
 
 
-def _run(page, path: str, report: NotebookReport, run_timeout: float) -> None:
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _problem(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"
+
+
+def _start_run(page, path: str, report: NotebookReport) -> None:
+    """Wait for the kernel to be idle, then Run All from the Run menu."""
     clock = time.monotonic()
-    page.wait_for_function(f"(path) => ({JS_KERNEL_STATUS})(path) === 'idle'", arg=path, timeout=60_000)
+    page.wait_for_function(f"(path) => ({JS_KERNEL_STATUS})(path) === 'idle'", arg=path, timeout=90_000)
     # The user-visible sign too (shared FACTS.md): Run All before it brings a Select Kernel dialog.
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=30_000)
-
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # a wider notebook in the screenshot
     page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator("[data-command='runmenu:run-all']").first.click()
-
     report.phases["open"] = time.monotonic() - clock
-    clock = time.monotonic()
-    deadline = time.monotonic() + run_timeout
+    report.phases["_run0"] = time.monotonic()
+
+
+def _finish_run(page, path: str, report: NotebookReport, run_timeout: float) -> None:
+    """Wait until every code cell has run, then check errors, widgets, figures and a slider."""
+    started = report.phases.pop("_run0", time.monotonic())
+    deadline = started + run_timeout
     progress = None
     quiet_since = None
     while time.monotonic() < deadline:
@@ -478,12 +527,13 @@ def _run(page, path: str, report: NotebookReport, run_timeout: float) -> None:
         time.sleep(0.2)
     else:
         raise TimeoutError(f"Run All did not finish in {run_timeout:.0f} s ({progress})")
-    report.errors = [f"cell {e['cell']}: {e['error']}" for e in progress["errors"] if not e["expected"]]
+    report.errors = [f"cell {e['cell']} ({e['source']!r}): {e['error']}\n" + _strip_ansi(e["where"])
+                     for e in progress["errors"] if not e["expected"]]
     report.expected_errors = sum(e["expected"] for e in progress["errors"])
     if progress["ran"] != progress["code"]:
         report.problems.append(f"only {progress['ran']} of {progress['code']} code cells ran")
 
-    report.phases["run"] = time.monotonic() - clock
+    report.phases["run"] = time.monotonic() - started
     clock = time.monotonic()
     rendered = _wait_rendered(page, path)
     report.phases["render"] = time.monotonic() - clock
@@ -568,19 +618,52 @@ def _changed(page, path: str, before: str, timeout: float) -> bool:
     return False
 
 
-def _screenshot(page, path: str, shots: Path) -> Path:
-    """The whole notebook in one image (the viewport grows to the notebook's height)."""
+JS_SCROLLER = """() => {
+  const panel = [...document.querySelectorAll('.jp-NotebookPanel')].find((n) => n.offsetParent !== null);
+  const outer = panel && panel.querySelector('.jp-WindowedPanel-outer');
+  if (!outer) return null;
+  const r = outer.getBoundingClientRect();
+  const inner = outer.querySelector('.jp-WindowedPanel-inner');
+  return {x: r.x, y: r.y, width: r.width, height: outer.clientHeight, scrollHeight: outer.scrollHeight,
+          contentHeight: inner ? inner.scrollHeight : outer.scrollHeight};
+}"""
+
+JS_SCROLL_TO = """(y) => {
+  const panel = [...document.querySelectorAll('.jp-NotebookPanel')].find((n) => n.offsetParent !== null);
+  const outer = panel.querySelector('.jp-WindowedPanel-outer');
+  outer.scrollTop = y;
+  return outer.scrollTop;
+}"""
+
+
+def _screenshot(page, path: str, shots: Path, most: int = 40) -> Path:
+    """The whole notebook in one JPEG: the notebook is scrolled, shot in pieces and stitched."""
     shots.mkdir(parents=True, exist_ok=True)
-    target = shots / (Path(path).stem + ".png")
-    with contextlib.suppress(Exception):
-        height = page.evaluate(
-            "() => { const n = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-inner')"
-            " || document.querySelector('.jp-NotebookPanel .jp-Notebook'); return n ? n.scrollHeight : 900; }")
-        page.set_viewport_size({"width": 1280, "height": max(900, min(int(height) + 200, 16000))})
-        page.evaluate("() => document.querySelectorAll('.jp-NotebookPanel .jp-WindowedPanel-outer')"
-                      ".forEach((n) => { n.scrollTop = 0; })")
-        page.wait_for_timeout(300)
-    page.screenshot(path=str(target))
+    target = shots / (Path(path).stem + ".jpg")
+    try:
+        import io
+
+        from PIL import Image
+
+        page.set_viewport_size({"width": 1280, "height": 3000})
+        page.wait_for_timeout(200)
+        box = page.evaluate(JS_SCROLLER)
+        clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]}
+        pieces, offset = [], 0
+        while len(pieces) < most:
+            top = page.evaluate(JS_SCROLL_TO, offset)
+            page.wait_for_timeout(100)
+            pieces.append((top, Image.open(io.BytesIO(page.screenshot(clip=clip, type="jpeg", quality=85)))))
+            if top + box["height"] >= min(box["scrollHeight"], box["contentHeight"] + 40) or top < offset:
+                break
+            offset = top + box["height"]
+        height = min(max(top + image.height for top, image in pieces), box["contentHeight"] + 40)
+        sheet = Image.new("RGB", (pieces[0][1].width, height), "white")
+        for top, image in pieces:
+            sheet.paste(image, (0, top))
+        sheet.save(target, quality=85)
+    except Exception:  # fall back to what the window shows
+        page.screenshot(path=str(target), type="jpeg", quality=85)
     return target
 
 
@@ -592,23 +675,26 @@ def main(argv: list[str]) -> int:
         print(missing)
         return 2
     binder_start = "--binder" in argv  # run the kernels against binder/start's Redis, as on Binder
+    parallel = int(os.environ.get("ENTROPY_LAB_BROWSER_PARALLEL", "1"))
     argv = [a for a in argv if a != "--binder"]
     sources = [Path(a).resolve() for a in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     shots = Path(os.environ.get("ENTROPY_LAB_SCREENSHOTS", ROOT / "artifacts" / "browser"))
     work = Path(tempfile.mkdtemp(prefix="entropy-lab-browser-"))
+    started = time.monotonic()
     try:
         paths = stage_notebooks(sources, work / "root")
         with JupyterLab(work / "root", binder_start=binder_start) as lab, chromium(work / "profile") as context:
             if binder_start:
                 print(f"kernels use binder/start's Redis: {lab.binder_redis_url()}")
-            runner = SeriesRunner(context, lab, paths, shots)
+            runner = SeriesRunner(context, lab, paths, shots, parallel=parallel)
             for path in paths:
                 report = runner.run(path)
                 print(report.summary(), *report.errors, *report.problems, sep="\n  ")
             runner.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"screenshots: {shots}")
+    print(f"{len(sources)} notebooks (+ probe) in {time.monotonic() - started:.0f} s, parallel={parallel}; "
+          f"screenshots: {shots}")
     return 0
 
 
