@@ -196,6 +196,7 @@ else:
 # timing cell) and every client of that server times out at once. `inv.clear_prefix` does the
 # `refresh_all` clear the safe way: `SCAN MATCH prefix*` in batches, `UNLINK` each batch. It escapes
 # glob characters in the prefix, so a key like `user:[vip]:1` cannot match more than you meant.
+# Look for the five session keys gone and `user:7` left alone:
 
 # %%
 r.mset({ns.key("session", i): "token" for i in range(5)} | {ns.key("user:7"): "x"})

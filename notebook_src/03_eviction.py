@@ -224,10 +224,11 @@ with ev.twin_sandbox(maxmemory="2mb") as s:
     runs = {n: ev.lru_survival(s, samples=n, value_size=2048) for n in (10, 5, 1)}
 first_run = runs[10]
 assert 350 < first_run.n < 480 and abs(first_run.evicted - first_run.n // 2) <= 10
-first_run.n, first_run.evicted, first_run.new_keys
+print(f"keys that filled the cache: {first_run.n}, new keys added: {first_run.new_keys}, "
+      f"keys evicted: {first_run.evicted}")
 
 # %% [markdown]
-# About 400 keys of 2 KB filled the cache (`n`); adding new keys evicted half as many. Each strip
+# About 400 keys of 2 KB filled the cache; adding new keys evicted half as many. Each strip
 # below is one run: a key per column, oldest touch on the left, green if it survived and red if it
 # was evicted. White lines separate the four touch groups. Exact LRU is the reference.
 
@@ -516,7 +517,8 @@ assert enc[45].usage - enc[44].usage == 16 and all(row.overhead >= 40 for row in
 # %%
 with lab.sandbox() as s:
     per_key = {size: ev.bytes_per_key(s, 1000, size) for size in (100, 1024)}
-{size: round(cost) for size, cost in per_key.items()}
+for size, cost in per_key.items():
+    print(f"{size:,} B values: {cost:,.0f} bytes of used_memory per key")
 
 # %%
 assert 1.5 < per_key[100] / 100 < 3.0 and per_key[1024] > 1024
