@@ -308,6 +308,9 @@ def handle(l1, text, fetch):
             del l1[key]
 
 
+# %% [markdown]
+# The check plays its six scripted messages through your handler and compares the L1 after each one:
+
 # %%
 from entropy_lab.checks import check_invalidation_handler
 
@@ -663,6 +666,10 @@ def my_fill(r, key, copy):
                 continue
 
 
+# %% [markdown]
+# The check runs your fill on its five cases, then lets a writer land between your `GET` and your
+# `SET`:
+
 # %%
 from entropy_lab.checks import check_versioned_fill
 
@@ -743,7 +750,8 @@ else:
 #
 # Same traffic, same outage, same slow fills. "Extra round trips" counts the Redis round trips each
 # strategy makes beyond doing no invalidation at all (the misses it causes included); "source reads"
-# is the load on the source of truth.
+# is the load on the source of truth. Look for the row with the fewest stale reads, and for what it
+# pays in round trips:
 
 # %%
 base = outcomes["no invalidation"]

@@ -550,6 +550,9 @@ choice = (None, None)  # (policy, size in keys): your answer here
 # %% tags=["solution"] jupyter={"source_hidden": true}
 choice = ev.smallest_size(curves, SIZES, ev.CHOICE_TARGET)
 
+# %% [markdown]
+# The check runs your choice on the simulator and compares it with every smaller cache:
+
 # %%
 from entropy_lab.checks import check_eviction_prediction, check_policy_and_size
 
@@ -586,6 +589,9 @@ predicted = []  # three key names, the first one evicted first
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 predicted = ["rate:ip1", "session:bob", "page:home"]
+
+# %% [markdown]
+# The check compares your three keys, in order, with the ones the twin evicts:
 
 # %%
 check_eviction_prediction(predicted)
