@@ -221,7 +221,7 @@ class Workload:
     grown_value_bytes: int = 24000
     shift_at: int | None = None
     incident: tuple[int, ...] = ()
-    big_fields: int = 5_000
+    big_fields: int = 10_000
     big_reads: int = 2
     seed: int = 5
     lesson: str = "05"

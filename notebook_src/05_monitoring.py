@@ -345,7 +345,7 @@ assert stampede.column("expired_per_s").max() > 3 * runs["healthy"].column("expi
 # %% [markdown]
 # ### 5. A latency spike: a big key and a KEYS command
 #
-# For three ticks someone caches the whole product feed in one hash of 5,000 products, and pages read
+# For three ticks someone caches the whole product feed in one hash of 10,000 products, and pages read
 # it whole (`HGETALL`) twice per tick; an admin script runs `KEYS` to look for something. Then the
 # change is rolled back and the hash deleted. On a real server, `SLOWLOG` records commands that ran
 # long *inside* Redis; the sandbox logs anything over 1 ms.
@@ -366,14 +366,14 @@ mon.plot_dashboard(runs["latency"], "Latency spike: a big hash read whole", ["la
 
 # %% [markdown]
 # The p99 jumps while the median does not move: an average would hide this spike, percentiles show
-# it. Memory jumps by the size of the big hash and drops when it is deleted: on Redis 7 these 5,000
-# fields take about half a megabyte (the twin sizes hashes the way Redis 7 encodes them).
+# it. Memory jumps by the size of the big hash and drops when it is deleted: on Redis 7 these 10,000
+# fields take about a megabyte (the twin sizes hashes the way Redis 7 encodes them).
 
 # %%
 incident = runs["latency"].column("used_memory_mib")
 jump = incident[8:11].max() - incident[7]
 print(f"memory jump during the incident: {jump:.2f} MiB")
-assert 0.3 < jump < 1.0
+assert 0.5 < jump < 2.0
 
 # %% [markdown]
 # What did the server log?
@@ -386,7 +386,7 @@ else:
     print(f"SLOWLOG: {len(slowlog)} commands over 1 ms inside Redis, e.g. {slowlog[:3]}")
 
 # %% [markdown]
-# On a real server, look for `HGETALL` of the feed in the log: Redis walks 5,000 fields inside its one
+# On a real server, look for `HGETALL` of the feed in the log: Redis walks 10,000 fields inside its one
 # thread while every other client waits. Deleting the big hash can show up too (`UNLINK` frees it in
 # the background instead). `KEYS` over a few hundred keys is quick; over millions it would top the
 # log. SLOWLOG times only the work inside Redis: moving and parsing a big reply is extra, and only the
@@ -396,7 +396,7 @@ else:
 latency = runs["latency"]
 print(f"p99 during the incident {latency.column('latency_p99_ms').max():.1f} ms, "
       f"healthy {np.median(runs['healthy'].column('latency_p99_ms')):.2f} ms (median of the run)")
-assert latency.column("latency_p99_ms").max() > 5 * np.median(runs["healthy"].column("latency_p99_ms"))
+assert latency.column("latency_p99_ms").max() > 10 * np.median(runs["healthy"].column("latency_p99_ms"))
 
 # %% [markdown]
 # ## Alert rules as code
@@ -420,7 +420,7 @@ RULES = [
     mon.Threshold("hit ratio low", "hit_ratio", below=0.6, for_=2),
     mon.Threshold("evicting", "evicted_per_s", above=100, for_=2),
     mon.Threshold("expiry burst", "expired_per_s", above=1500),
-    mon.Spike("p99 spike", "latency_p99_ms", factor=5, baseline=10, for_=2),
+    mon.Spike("p99 spike", "latency_p99_ms", factor=10, baseline=10, for_=2),
 ]
 mon.alert_matrix(runs, RULES)
 

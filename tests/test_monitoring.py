@@ -100,7 +100,7 @@ def test_each_signature_shows_on_its_panel_and_the_rules_separate_them():
     rules = [mon.Threshold("hit ratio low", "hit_ratio", below=0.6, for_=2),
              mon.Threshold("evicting", "evicted_per_s", above=100, for_=2),
              mon.Threshold("expiry burst", "expired_per_s", above=1500),
-             mon.Spike("p99 spike", "latency_p99_ms", factor=5, baseline=10, for_=2),
+             mon.Spike("p99 spike", "latency_p99_ms", factor=10, baseline=10, for_=2),
              mon.RateOfChange("memory creep", "used_memory_mib", above=0.05, window=10, for_=8)]
     assert mon.fired(rules, runs["healthy"]) == set()
     assert "memory creep" in mon.fired(rules, runs["creep"])
