@@ -83,6 +83,15 @@ def connect(backend: str | None = None) -> redis.Redis:
     return _label(server.client(), "server", server)
 
 
+def scratch_client() -> redis.Redis:
+    """A fresh fake client that leaves the lesson's clock alone (self-checks, side experiments).
+
+    Unlike connect("fake"), it does not make time virtual for the rest of a live lesson.
+    """
+    server = TwinServer()
+    return _label(fake_client(server), "fake", server)
+
+
 def _connect_live() -> redis.Redis:
     url = redis_url()
     if not url:

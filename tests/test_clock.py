@@ -53,3 +53,12 @@ def test_a_fake_sandbox_restores_the_real_clock(monkeypatch, redis_url):
     with lab.sandbox(backend="fake"):
         assert clock.active().virtual
     assert not clock.active().virtual
+
+
+def test_self_checks_leave_a_live_lessons_clock_real(monkeypatch, redis_url):
+    from entropy_lab.checks import check_stale_key_share
+    monkeypatch.delenv("ENTROPY_LAB_BACKEND", raising=False)
+    monkeypatch.setenv("ENTROPY_LAB_REDIS_URL", redis_url)
+    lab.connect()
+    check_stale_key_share(lambda r, ns, truth: 0.5)
+    assert not clock.active().virtual

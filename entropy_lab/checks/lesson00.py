@@ -9,7 +9,7 @@ from . import Verdict, verdict
 
 def _scripted_state():
     """A cache of 4 items, 2 of them stale (64 B and 256 B), plus a foreign key."""
-    client = backends.connect("fake")
+    client = backends.scratch_client()
     ns, truth = namespace(client, "check00"), SourceOfTruth()
     for key, size in [("a", 64), ("b", 256), ("c", 512), ("d", 1024)]:
         client.set(ns.key(key), encode(truth.write(key, "x" * size, 0.0)))

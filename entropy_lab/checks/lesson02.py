@@ -126,7 +126,7 @@ def _copy(version: int) -> str:
 
 def check_versioned_fill(fill) -> Verdict:
     """`fill(r, key, copy)` must SET `copy` unless the cache holds a newer version, atomically."""
-    client = backends.connect("fake")
+    client = backends.scratch_client()
     key = P + "item:1"
 
     def run(r, copy):
