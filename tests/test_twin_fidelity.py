@@ -27,7 +27,12 @@ def _need_redis_server():
 def test_hit_ratio_within_one_point(case):
     real, twin, twin_mean = F.compare_hit_ratio(case)
     gap = 100 * (twin_mean - real.hit_ratio)
-    assert abs(gap) <= 1.0, f"{case.label}: real {real.hit_ratio:.4f}, twin {twin_mean:.4f}"
+    if abs(gap) > 0.7:
+        # Near the bound, one real run is too few: the real server alone moves by up to about
+        # 0.5 points between runs of one trace. Measure again and judge the mean gap.
+        again, _, again_mean = F.compare_hit_ratio(case)
+        gap = (gap + 100 * (again_mean - again.hit_ratio)) / 2
+    assert abs(gap) <= 1.0, f"{case.label}: twin - real = {gap:+.2f} points (last: real {real.hit_ratio:.4f}, twin {twin_mean:.4f})"
     if case.policy.startswith("allkeys"):
         assert abs(twin.evictions - real.evicted_keys) <= 0.05 * real.evicted_keys
     assert twin.rejected == real.rejected == 0
