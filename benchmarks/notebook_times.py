@@ -21,8 +21,13 @@ FAKE_BUDGET_S, LIVE_BUDGET_S = 15.0, 30.0
 
 
 def timed(path: Path, env: dict[str, str]) -> float:
+    """Seconds to execute `path` in a fresh kernel; NaN (and a line on stderr) if a cell failed."""
     started = time.perf_counter()
-    execute(path, env)
+    try:
+        execute(path, env)
+    except Exception as exc:  # one failing notebook must not hide the others' times
+        print(f"{path.name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}", file=sys.stderr)
+        return float("nan")
     return time.perf_counter() - started
 
 
