@@ -187,9 +187,15 @@ def fill_expiring(client: redis.Redis, ns: Namespace, n: int, px: int, name: str
 
 
 def expiry_sample(client: redis.Redis, t_ms: float) -> ExpirySample:
-    """DBSIZE, INFO stats expired_keys and INFO memory used_memory, now."""
-    return ExpirySample(t_ms, client.dbsize(), int(client.info("stats")["expired_keys"]),
-                        int(client.info("memory")["used_memory"]))
+    """DBSIZE, INFO stats expired_keys and INFO memory used_memory, read in one MULTI/EXEC.
+
+    Atomic on purpose: read one by one, the active expiry cycle can reclaim keys between the
+    DBSIZE and the INFO, so DBSIZE + expired_keys would not add up to the keys written.
+    """
+    pipe = client.pipeline(transaction=True)
+    pipe.dbsize().info("stats").info("memory")
+    dbsize, stats, memory = pipe.execute()
+    return ExpirySample(t_ms, dbsize, int(stats["expired_keys"]), int(memory["used_memory"]))
 
 
 def watch_expiry(client: redis.Redis, deadline: float, offsets_ms: Sequence[float]) -> list[ExpirySample]:
