@@ -473,7 +473,7 @@ def eviction_order(client: redis.Redis, keys: Sequence[CacheKey], policy: str, e
 
 SIM_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-ttl")
 SIM_RATE = 100.0          # requests per second: the 1 s LRU clock and LFU decay act at this pace
-SIM_REQUESTS = 10_000
+SIM_REQUESTS = 6_000
 SIM_KEYS = 1_000
 SIM_TTL_S = 3600.0        # every key gets the same TTL (none expires during a run), so
                           # volatile-ttl has candidates and evicts the earliest-written keys

@@ -361,12 +361,12 @@ lfu_explorer(10, 1)
 # Which policy keeps the most hits depends on the traffic. The twin's **trace simulator** replays
 # a request trace, cache-aside (a miss writes the key), through the same eviction code as the fake
 # server, at a chosen request rate so that the 1 s LRU clock and LFU decay act as they would on a
-# server. Three seeded traces of 10,000 requests over 1,000 keys, at 100 requests/s:
+# server. Three seeded traces of 6,000 requests over 1,000 keys, at 100 requests/s:
 #
 # - **zipf**: a few keys are very popular, most are rare (Zipf, alpha 1), popularity never changes;
-# - **scans**: the same, plus a one-off scan of 500 cold keys every 2,000 requests (a batch job, a
+# - **scans**: the same, plus a one-off scan of 500 cold keys every 1,200 requests (a batch job, a
 #   crawler);
-# - **shifting**: the popular half of the keys changes every 2,000 requests (news, sales).
+# - **shifting**: the popular half of the keys changes every 1,200 requests (news, sales).
 #
 # Every key gets the same one-hour TTL so that `volatile-ttl` has candidates. First, hit ratio
 # against cache size on the Zipf trace. Look for where each curve crosses the dashed line:
@@ -433,14 +433,14 @@ assert all(c["allkeys-random"][i] < max(c[p][i] for p in c) for c in all_curves.
 #   popular key out; LFU gives it a counter of 5 and evicts it first. With the bigger cache LFU's
 #   lead is larger on scans than on plain Zipf.
 # - **Shifting** popularity is where LFU's lead is smallest, and with the bigger cache it falls
-#   behind: yesterday's hot keys keep high counters that decay only one step a minute, and hold
-#   memory the new hot keys need. LRU forgets them as soon as they stop being read.
+#   just behind LRU: yesterday's hot keys keep high counters that decay only one step a minute,
+#   and hold memory the new hot keys need. LRU forgets them as soon as they stop being read.
 # - Random is never the best choice.
 #
 # ### The request rate matters: the 1 s LRU clock
 #
 # The traces above run at 100 requests/s. Replay the Zipf trace at 50,000 requests/s (a busy
-# server) and the whole trace takes 0.2 s: every key was touched "this second", so LRU cannot tell
+# server) and the whole trace takes 0.12 s: every key was touched "this second", so LRU cannot tell
 # old from new.
 
 # %%
@@ -480,7 +480,7 @@ policy_explorer("allkeys-lru", 5, 100, "zipf")
 
 # %% [markdown]
 # In the static copy, look at the first seconds of the trace: the cache starts empty, so the hit
-# ratio climbs before it settles. Then try `shifting` and look at what happens every 20 s, when the
+# ratio climbs before it settles. Then try `shifting` and look at what happens every 12 s, when the
 # hot set moves.
 
 # %% [markdown]
