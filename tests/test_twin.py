@@ -184,6 +184,41 @@ def test_expired_and_evicted_events_honour_notify_keyspace_events(r, clock):
     assert "__keyevent@0__:evicted" in channels
 
 
+# What Redis 7.0 announced for these commands, recorded from a real server (checked below).
+TTL_COMMAND_EVENTS = [("set", "a"), ("expire", "a"), ("set", "b"), ("set", "c"), ("expire", "c"),
+                      ("set", "c"), ("set", "d"), ("expire", "d"), ("persist", "d")]
+
+
+def ttl_command_events(client) -> list[tuple[str, str]]:
+    """Keyevent notifications for SET with and without a TTL, KEEPTTL, SETEX and GETEX."""
+    client.config_set("notify-keyspace-events", "KEA")
+    listener = client.pubsub()
+    listener.psubscribe("__keyevent@0__:*")
+    listener.get_message(timeout=1)
+    client.set("a", "v", px=100_000)
+    client.set("b", "ex")  # a value that reads like an option is not one
+    client.execute_command("SETEX", "c", 100, "v")
+    client.set("c", "w", keepttl=True)
+    client.set("d", "v")
+    client.getex("d")
+    client.getex("d", ex=50)
+    client.getex("d", persist=True)
+    events = []
+    while (msg := listener.get_message(timeout=0.3)) is not None:
+        events.append((msg["channel"].rsplit(":", 1)[1], msg["data"]))
+    listener.close()
+    return events
+
+
+def test_set_with_a_ttl_and_getex_announce_expire_and_persist(r):
+    assert ttl_command_events(r) == TTL_COMMAND_EVENTS
+
+
+@pytest.mark.redis_server
+def test_ttl_command_events_are_what_a_real_redis_sends(fresh_redis_server):
+    assert ttl_command_events(fresh_redis_server.client()) == TTL_COMMAND_EVENTS
+
+
 def test_stats_counters_and_resetstat(r):
     r.set("a", "1x")
     r.get("a")

@@ -70,6 +70,23 @@ EVENT_NAMES = {b"pexpire": b"expire", b"expireat": b"expire", b"pexpireat": b"ex
                b"getset": b"set", b"setnx": b"set", b"mset": b"set", b"msetnx": b"set"}
 
 
+_EXPIRY_OPTIONS = frozenset({b"ex", b"px", b"exat", b"pxat"})
+
+
+def _events_of(name: str, args: Any) -> list[tuple[bytes, str]]:
+    """The (event, class) pairs Redis 7 announces for one command: SET with a TTL adds `expire`
+    after `set` (t_string.c), GETEX announces `expire` or `persist` (or nothing)."""
+    first_option = {"set": 2, "getex": 1}.get(name)  # SET key value [options], GETEX key [options]
+    options = {a.lower() for a in args[first_option:] if isinstance(a, bytes)} if first_option else set()
+    if name in ("setex", "psetex") or (name == "set" and options & _EXPIRY_OPTIONS):
+        return [(b"set", "$"), (b"expire", "g")]
+    if name == "getex":
+        if options & _EXPIRY_OPTIONS:
+            return [(b"expire", "g")]
+        return [(b"persist", "g")] if b"persist" in options else []
+    return [(EVENT_NAMES.get(name.encode(), name.encode()), NOTIFY_CLASS.get(name, "g"))]
+
+
 class TwinDatabase(Database):
     """A fakeredis Database that reports lookups/writes to the twin and expires like Redis:
     expired keys stay (and count in DBSIZE) until touched or swept by the active cycle."""
@@ -289,12 +306,14 @@ class TwinSocket(FakeSocket):
                 raise SimpleError(OOM_MESSAGE)
         saved = server.touched
         server.touched = touched = {}
+        saved_args, self._twin_args = getattr(self, "_twin_args", ()), args
         self._twin_depth += 1
         try:
             result = super()._run_command(func, sig, args, from_script)
         finally:
             self._twin_depth -= 1
             server.touched = saved
+            self._twin_args = saved_args
         server.ks.stats.total_commands_processed += 1
         server.reconcile(touched, sig.name)
         return result
@@ -308,17 +327,16 @@ class TwinSocket(FakeSocket):
         flags = server.ks.config.notify
         if ("K" not in flags and "E" not in flags) or not (server.subscribers or server.psubscribers):
             return
-        name = event.decode()
-        cls = NOTIFY_CLASS.get(name, "g")
-        if cls not in flags and not ("A" in flags and cls != "n"):
-            return
-        event = EVENT_NAMES.get(event, event)
+        events = [(ev, cls) for ev, cls in _events_of(event.decode(), getattr(self, "_twin_args", ()))
+                  if cls in flags or ("A" in flags and cls != "n")]
         for item in command_items:
-            if item.is_modified:
+            if not item.is_modified:
+                continue
+            for ev in events:
                 if "K" in flags:
-                    server.publish(b"__keyspace@%d__:%s" % (self._db_num, item.key), event)
+                    server.publish(b"__keyspace@%d__:%s" % (self._db_num, item.key), ev[0])
                 if "E" in flags:
-                    server.publish(b"__keyevent@%d__:%s" % (self._db_num, event), item.key)
+                    server.publish(b"__keyevent@%d__:%s" % (self._db_num, ev[0]), item.key)
 
     # ---- commands the twin answers itself -------------------------------------------------------
     def _twin_info(self, *sections: bytes) -> bytes:
