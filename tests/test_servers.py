@@ -21,11 +21,20 @@ time.sleep(60)
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+        # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except (ProcessLookupError, FileNotFoundError):  # gone, or reaped between the two calls
         return False
-    # a zombie is dead for our purposes
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().split()[2] != "Z"
+
+
+def owner_of(folder: str) -> str | None:
+    """The owner.pid of a server's working folder; None once it is gone (any process may sweep it)."""
+    try:
+        with open(f"{folder}/owner.pid") as owner:
+            return owner.read()
+    except OSError:
+        return None
 
 
 @pytest.mark.redis_server
@@ -46,7 +55,7 @@ def test_killed_kernel_leaves_no_redis_server():
     import glob, tempfile
     with RedisServer.start():
         leftovers = [d for d in glob.glob(f"{tempfile.gettempdir()}/{WORKDIR_PREFIX}*")
-                     if os.path.exists(f"{d}/owner.pid") and open(f"{d}/owner.pid").read() == str(starter.pid)]
+                     if owner_of(d) == str(starter.pid)]
     assert leftovers == []
 
 
