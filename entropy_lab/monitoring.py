@@ -434,12 +434,25 @@ def run(client: redis.Redis, workload: Workload, ticks: int = 30, interval: floa
     sampler = Sampler(client, state.latency, name=name)
     sampler.sample()
     start = lab_clock.now()
-    for tick in range(ticks):
+    for tick in range(1, ticks + 1):
         state.step()
-        lab_clock.sleep(max(0.0, start + (tick + 1) * interval - lab_clock.now()))
+        lab_clock.sleep(max(0.0, start + tick * interval - lab_clock.now()))
         sampler.sample()
+        start = realigned(start, tick, interval)
     sampler.series.source_reads = state.source_reads
     return sampler.series
+
+
+def realigned(start: float, tick: int, interval: float) -> float:
+    """The start of the sampling grid (sample n is due at start + n * interval) after sample
+    `tick`. On the wall clock, if a slow tick already ran past the next sample's time, the grid
+    moves so that sample is half an interval from now: catching up would take samples a few ms
+    apart, and a per-second rate over a few ms is noise (a tenfold spike on a busy machine).
+    Virtual time has no such noise, so fake mode keeps its exact grid."""
+    if lab_clock.active().virtual:
+        return start
+    late = lab_clock.now() + interval / 2 - (start + (tick + 1) * interval)
+    return start + late if late > 0 else start
 
 
 # --------------------------------------------------------------------------------------------
@@ -608,6 +621,7 @@ class LiveDashboard:
                     tick += 1
                     lab_clock.sleep(max(0.0, start + tick * self.interval - lab_clock.now()))
                     sampler.sample()
+                    start = realigned(start, tick, self.interval)
                     if _time.monotonic() - self._drawn_at >= self.redraw_every:
                         self._draw(note)
                     if lab_clock.active().virtual:

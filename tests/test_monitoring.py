@@ -268,3 +268,18 @@ def test_live_dashboard_widget_buttons_and_a_failing_workload():
     with pytest.raises(LabError, match="failed"):
         broken.join()
     assert mon.dashboard_threads() == []
+
+
+def test_after_a_slow_tick_the_next_sample_waits_instead_of_catching_up():
+    real = lab.clock.RealClock()
+    lab.clock.use(real)
+    try:
+        now = lab.clock.now()
+        on_time = now - 0.12  # sample 2 is due 80 ms from now, more than half an interval: keep the grid
+        assert mon.realigned(on_time, 1, 0.1) == on_time
+        late = now - 1.0  # a tick overran by a second: sample 2 moves to half an interval from now
+        moved = mon.realigned(late, 1, 0.1)
+        assert moved + 2 * 0.1 - lab.clock.now() == pytest.approx(0.05, abs=0.02)
+    finally:
+        lab.clock.use(lab.clock.virtual())
+    assert mon.realigned(late, 1, 0.1) == late  # virtual time keeps its exact grid
