@@ -232,12 +232,14 @@ print(f"round trip {mon.MODEL_BASE_MS} ms, {mon.MODEL_MS_PER_MB} ms per MB moved
 #
 # The same dashboard can redraw itself while a workload runs in a background thread.
 # `mon.LiveDashboard` runs the workload on its own sandbox, samples it after each tick, and redraws
-# the figure every two seconds and at the end; **Start** and **Stop** control it. This one runs the hot-set shift you will meet
-# below, for 15 ticks, and starts itself. Press Start to run it again. (The figure you see here is
-# not part of the stored notebook: it is drawn live.)
+# the figure every two seconds and at the end; **Start** and **Stop** control it. This one runs the
+# hot-set shift you will meet below, for 15 ticks, and starts itself. Press Start to run it again.
+# (The figure you see here is not part of the stored notebook: it is drawn live.) In fake mode the
+# ticks are virtual and `pace=0` runs them flat out, so it ends in a second or two; `pace=0.2` (real
+# seconds per tick) with `max_ticks=None` lets you watch it redraw until you press Stop.
 
 # %% tags=["nbval-ignore-output"]
-dash = mon.LiveDashboard(healthy.but(shift_at=8), SANDBOX, max_ticks=15)
+dash = mon.LiveDashboard(healthy.but(shift_at=8), SANDBOX, max_ticks=15, pace=0)
 dash.start()
 dash
 
@@ -340,7 +342,8 @@ mon.plot_dashboard(runs["stampede"], "Stampede: synchronised expiry", ["expirati
 stampede = runs["stampede"]
 print(f"peak expirations: stampede {stampede.column('expired_per_s').max():.0f}/s, "
       f"healthy {runs['healthy'].column('expired_per_s').max():.0f}/s")
-assert stampede.column("expired_per_s").max() > 3 * runs["healthy"].column("expired_per_s").max()
+FAKE = lab.backend_of(r) == "fake"  # a real server shares the machine: its timing is noisier
+assert stampede.column("expired_per_s").max() > (3 if FAKE else 2) * runs["healthy"].column("expired_per_s").max()
 
 # %% [markdown]
 # ### 5. A latency spike: a big key and a KEYS command
@@ -427,14 +430,17 @@ mon.alert_matrix(runs, RULES)
 # %% [markdown]
 # Each row is a run, each column a rule, each cell when the rule first fired. The healthy row is
 # quiet. The storm trips the eviction rule and, soon after, the hit ratio; the shift trips the hit
-# ratio; the stampede trips the expiry burst; the latency incident trips the p99 spike.
+# ratio; the stampede trips the expiry burst; the latency incident trips the p99 spike. (Against a
+# real Redis on a busy laptop the healthy row can show a p99 spike too: that is the machine's
+# scheduling noise reaching the latency, a reminder to page on latency only when it lasts.)
 #
 # And the creep row is empty. Memory creep raises no alarm here, which is exactly how it reaches
 # production.
 
 # %%
 quiet = mon.fired(RULES, runs["healthy"])
-assert quiet == set() and mon.fired(RULES, runs["creep"]) == set()
+assert (quiet == set()) if FAKE else (quiet <= {"p99 spike"})
+assert mon.fired(RULES, runs["creep"]) == set()
 assert {"evicting"} <= mon.fired(RULES, runs["storm"]) and "expiry burst" in mon.fired(RULES, runs["stampede"])
 assert "hit ratio low" in mon.fired(RULES, runs["shift"]) and "p99 spike" in mon.fired(RULES, runs["latency"])
 
