@@ -20,6 +20,8 @@ import weakref
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .errors import LabError
 
@@ -50,6 +52,14 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+PORT_ATTEMPTS = 3
+LOG_FILE = "redis.log"
+
+
+class _PortTaken(LabError):
+    """Another process bound the chosen port first."""
 
 
 WORKDIR_PREFIX = "entropy-lab-redis-"
@@ -116,7 +126,23 @@ class RedisServer:
 
     @classmethod
     def start(cls, config: dict[str, Any] | None = None, timeout: float = 5.0) -> "RedisServer":
-        """Start a private server with `config` (redis.conf names, `_` or `-`)."""
+        """Start a private server with `config` (redis.conf names, `_` or `-`).
+
+        The port is free when chosen, but another process can bind it before redis-server does;
+        then the start is retried on a new port.
+        """
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return cls._start_on_a_free_port(config, timeout)
+            except _PortTaken:
+                continue
+        try:
+            return cls._start_on_a_free_port(config, timeout)
+        except _PortTaken as exc:
+            raise LabError(f"redis-server could not bind a free port {PORT_ATTEMPTS} times: {exc}") from None
+
+    @classmethod
+    def _start_on_a_free_port(cls, config: dict[str, Any] | None, timeout: float) -> "RedisServer":
         binary = require_redis_server()
         remove_orphaned_workdirs()
         port = free_port()
@@ -124,7 +150,8 @@ class RedisServer:
         with open(os.path.join(workdir, OWNER_FILE), "w") as owner:
             owner.write(str(os.getpid()))
         argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", workdir, "--daemonize", "no", "--loglevel", "warning", "--logfile", ""]
+                "--dir", workdir, "--daemonize", "no", "--loglevel", "warning",
+                "--logfile", os.path.join(workdir, LOG_FILE)]
         argv += _config_args(config or {})
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    preexec_fn=_die_with_parent, start_new_session=True)
@@ -135,22 +162,39 @@ class RedisServer:
 
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        probe = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
+        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5,
+                            retry=Retry(NoBackoff(), 0))
         try:
-            while time.monotonic() < deadline:
+            while True:
                 if self.process.poll() is not None:
-                    err = self.process.stderr.read().decode(errors="replace").strip() if self.process.stderr else ""
-                    self.stop()
-                    raise LabError(f"redis-server exited at start: {err.splitlines()[-1] if err else 'no message'}")
+                    self._raise_exit_reason()
+                if time.monotonic() >= deadline:
+                    break
                 try:
-                    probe.ping()
-                    return
-                except redis.ConnectionError:
-                    time.sleep(0.02)
+                    if int(probe.info("server")["process_id"]) == self.process.pid:
+                        return
+                except redis.RedisError:
+                    pass
+                time.sleep(0.02)  # not up yet, or another program answers on this port
         finally:
             probe.close()
         self.stop()
         raise LabError(f"redis-server did not answer within {timeout:.0f} s on port {self.port}.")
+
+    def _raise_exit_reason(self) -> None:
+        """The server exited while starting: stop (remove its folder) and say why, from its stderr
+        (configuration errors) or its log (a port already in use)."""
+        try:
+            with open(os.path.join(self.workdir, LOG_FILE), errors="replace") as log:
+                lines = [line.strip() for line in log if line.strip()]
+        except OSError:
+            lines = []
+        if self.process.stderr is not None:
+            lines += [line.strip() for line in self.process.stderr.read().decode(errors="replace").splitlines()
+                      if line.strip()]
+        self.stop()
+        why = lines[-1].split("# ", 1)[-1] if lines else "no message"
+        raise (_PortTaken if "already in use" in " ".join(lines) else LabError)(f"redis-server exited at start: {why}")
 
     def client(self, **kwargs: Any) -> redis.Redis:
         """A redis-py client for this server (str replies by default)."""

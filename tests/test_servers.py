@@ -67,3 +67,34 @@ def test_clean_exit_stops_the_server():
     pid = int(result.stdout.split()[0])
     time.sleep(0.1)
     assert not os.path.exists(f"/proc/{pid}") or not alive(pid)
+
+
+@pytest.mark.redis_server
+def test_a_port_taken_before_redis_binds_it_is_retried_on_another(monkeypatch):
+    import socket
+
+    from entropy_lab import servers
+
+    need_redis_server()
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()  # answers nothing, like a port another program grabbed first
+    taken = squatter.getsockname()[1]
+    ports = iter([taken])
+    real_free_port = servers.free_port
+    monkeypatch.setattr(servers, "free_port", lambda: next(ports, None) or real_free_port())
+    try:
+        with servers.RedisServer.start() as server:
+            assert server.port != taken and server.client().ping()
+    finally:
+        squatter.close()
+
+
+@pytest.mark.redis_server
+def test_a_server_that_refuses_its_config_says_why():
+    from entropy_lab.errors import LabError
+    from entropy_lab.servers import RedisServer
+
+    need_redis_server()
+    with pytest.raises(LabError, match="must be one of the following: volatile-lru"):
+        RedisServer.start({"maxmemory-policy": "allkeys-lur"})
