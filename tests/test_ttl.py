@@ -105,8 +105,11 @@ def test_expiry_invariant_on_a_real_server(fresh_redis_server):
     client = fresh_redis_server.client()
     ns = lab.namespace(client, "t01")
     lab.clock.use(lab.clock.RealClock())
-    deadline = ttl.fill_expiring(client, ns, 500, px=1500)
-    samples = ttl.watch_expiry(client, deadline, [1, 100, 1000])
+    try:
+        deadline = ttl.fill_expiring(client, ns, 500, px=1500)
+        samples = ttl.watch_expiry(client, deadline, [1, 100, 1000])
+    finally:
+        lab.clock.use(lab.clock.virtual())
     assert all(s.dbsize + s.expired_keys == 500 for s in samples)
     assert samples[-1].dbsize < 50
 
