@@ -847,7 +847,9 @@ class RedisPubSub(NoChannel):
         self.client, self.channel = client, ns.key("invalidate")
         self.subscribers = []
         for _ in range(n_instances):
-            pubsub = another_client(client).pubsub(ignore_subscribe_messages=True)
+            # confirmations are read and skipped by hand: with ignore_subscribe_messages=True a
+            # confirmation still unread makes get_message return None, like "nothing heard"
+            pubsub = another_client(client).pubsub()
             pubsub.subscribe(self.channel)
             self.subscribers.append(pubsub)
         self._wait_for_subscribers(n_instances)
@@ -859,7 +861,7 @@ class RedisPubSub(NoChannel):
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             for pubsub in self.subscribers:
-                pubsub.get_message(timeout=0)   # read the (ignored) subscribe confirmations
+                pubsub.get_message(timeout=0)   # read the subscribe confirmations
             if self.client.pubsub_numsub(self.channel)[0][1] == n:
                 return
             time.sleep(0.001)
@@ -868,15 +870,7 @@ class RedisPubSub(NoChannel):
     def publish(self, key: int, now: float) -> list[int]:
         receivers = self.client.publish(self.channel, str(key))
         self.round_trips += 1
-        heard = []
-        for i, pubsub in enumerate(self.subscribers):
-            if not self.connected[i]:
-                continue
-            message = pubsub.get_message(timeout=2.0)
-            while message is not None and message.get("type") != "message":
-                message = pubsub.get_message(timeout=2.0)
-            if message is not None:
-                heard.append(i)
+        heard = [i for i, pubsub in enumerate(self.subscribers) if self.connected[i] and _hears(pubsub)]
         self.messages += 1 + receivers
         return heard
 
@@ -894,6 +888,18 @@ class RedisPubSub(NoChannel):
     def close(self) -> None:
         for pubsub in self.subscribers:
             pubsub.close()
+
+
+def _hears(pubsub: Any, timeout: float = 2.0) -> bool:
+    """Whether a message arrives on `pubsub` within `timeout` s, skipping (un)subscribe confirmations."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        message = pubsub.get_message(timeout=left)
+        if message is not None and message["type"] == "message":
+            return True
+    return False
 
 
 def replay_on_redis(client: Any, ns: Any, config: BudgetConfig, workload: Workload | None = None) -> BudgetResult:

@@ -9,6 +9,7 @@ from entropy_lab import budget as bg
 from entropy_lab.budget import CAPSTONE_SLO, ENERGY_BUDGET, BudgetConfig
 from entropy_lab.checks import check_budget_config
 from entropy_lab.errors import LabError
+from tests.conftest import need_redis_server
 
 SOLUTION = BudgetConfig(ttl=90, jitter=0.2, l1_ttl=0, invalidation="pubsub", versioned=True, maxmemory_mb=2, shards=2)
 
@@ -228,3 +229,16 @@ def test_replay_on_a_real_server_matches_the_model(small, fresh_redis_server):
 def test_eviction_standin_is_close_to_the_twin():
     standin, twin = bg.eviction_standin_vs_twin(BudgetConfig(ttl=60, l1_ttl=0, invalidation="pubsub", versioned=True))
     assert 0 <= standin - twin < 0.02
+
+
+@pytest.mark.parametrize("backend", ["fake", pytest.param("server", marks=pytest.mark.redis_server)])
+def test_an_unread_subscribe_confirmation_does_not_hide_a_message(backend):
+    if backend == "server":
+        need_redis_server()
+    with lab.sandbox(backend=backend) as box:
+        channel = bg.RedisPubSub(box, lab.namespace(box, "t06"), n_instances=2)
+        try:
+            channel.subscribers[1].subscribe("entropy-lab:t06:other")  # its confirmation stays unread
+            assert channel.publish(7, now=0.0) == [0, 1]
+        finally:
+            channel.close()
