@@ -131,15 +131,13 @@ class RedisServer:
         The port is free when chosen, but another process can bind it before redis-server does;
         then the start is retried on a new port.
         """
-        for _ in range(PORT_ATTEMPTS - 1):
+        for attempt in range(1, PORT_ATTEMPTS + 1):
             try:
                 return cls._start_on_a_free_port(config, timeout)
-            except _PortTaken:
-                continue
-        try:
-            return cls._start_on_a_free_port(config, timeout)
-        except _PortTaken as exc:
-            raise LabError(f"redis-server could not bind a free port {PORT_ATTEMPTS} times: {exc}") from None
+            except _PortTaken as exc:
+                if attempt == PORT_ATTEMPTS:
+                    raise LabError(f"redis-server could not bind a free port {PORT_ATTEMPTS} times: {exc}") from None
+        raise AssertionError("unreachable")
 
     @classmethod
     def _start_on_a_free_port(cls, config: dict[str, Any] | None, timeout: float) -> "RedisServer":

@@ -275,6 +275,7 @@ class TwinSocket(FakeSocket):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._twin_depth = 0  # > 0 inside EXEC or a script: no eviction between those commands
+        self._twin_args: Any = ()  # the arguments of the command running now (for its events)
         self._server.ks.stats.total_connections_received += 1
 
     def _process_command(self, fields: list[bytes]) -> None:
@@ -306,7 +307,7 @@ class TwinSocket(FakeSocket):
                 raise SimpleError(OOM_MESSAGE)
         saved = server.touched
         server.touched = touched = {}
-        saved_args, self._twin_args = getattr(self, "_twin_args", ()), args
+        saved_args, self._twin_args = self._twin_args, args
         self._twin_depth += 1
         try:
             result = super()._run_command(func, sig, args, from_script)
@@ -327,7 +328,7 @@ class TwinSocket(FakeSocket):
         flags = server.ks.config.notify
         if ("K" not in flags and "E" not in flags) or not (server.subscribers or server.psubscribers):
             return
-        events = [(ev, cls) for ev, cls in _events_of(event.decode(), getattr(self, "_twin_args", ()))
+        events = [(ev, cls) for ev, cls in _events_of(event.decode(), self._twin_args)
                   if cls in flags or ("A" in flags and cls != "n")]
         for item in command_items:
             if not item.is_modified:
