@@ -43,3 +43,27 @@ def test_notebook_follows_the_template(source):
     for heading in ("## What you'll learn", "## What you need", "## Summary", "## What's next"):
         assert heading in text, f"{source.name} lacks {heading!r}"
     assert 'tags=["solution"]' in text and "check_" in text, "an exercise with a check and a solution"
+
+
+LEARNER_HIDDEN = {"solution", "verify"}
+
+
+def learner_visible_code(source):
+    return [c for c in jupytext.read(source).cells
+            if c.cell_type == "code" and not LEARNER_HIDDEN & set(c.metadata.get("tags", []))]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_learner_visible_cells_assert_nothing(source):
+    """A learner who changes a parameter must never meet an AssertionError: claims live in cells
+    tagged `verify` (CI runs them; learner copies drop them)."""
+    offending = [c.source.splitlines()[0] for c in learner_visible_code(source)
+                 if re.search(r"^\s*assert\b", c.source, re.M)]
+    assert not offending, f"{source.name}: asserts in learner-visible cells starting {offending[:3]}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_no_cell_raises_on_purpose(source):
+    """JupyterLab's Run All stops at the first cell that raises, tag or not: show errors by catching them."""
+    tagged = [c for c in jupytext.read(source).cells if "raises-exception" in c.metadata.get("tags", [])]
+    assert not tagged, f"{source.name}: a cell tagged raises-exception stops Run All in JupyterLab"

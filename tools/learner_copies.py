@@ -1,9 +1,11 @@
-"""Write workshop/learner/NN_*.ipynb: each notebook without its solution cells or outputs.
+"""Write workshop/learner/NN_*.ipynb: each notebook without its solution cells, verify cells or outputs.
 
     python tools/learner_copies.py          # write them
     python tools/learner_copies.py --check  # exit 1 if any copy is out of date
 
-The solution notebooks' sources (notebook_src/) stay the one source of truth.
+The solution notebooks' sources (notebook_src/) stay the one source of truth. Cells tagged
+`solution` (worked answers) and `verify` (CI's asserts on the notebook's claims, which a learner who
+changes a parameter must never trip over) stay in the solution notebooks only.
 """
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "notebook_src"
 LEARNER = ROOT / "workshop" / "learner"
+DROPPED_TAGS = ("solution", "verify")
 
 
 def learner_copy(source: Path) -> str:
-    """The learner notebook for `source`, as JSON text: solutions removed, no outputs."""
+    """The learner notebook for `source`, as JSON text: solution and verify cells removed, no outputs."""
     nb = jupytext.read(source)
-    nb.cells = [cell for cell in nb.cells if "solution" not in cell.metadata.get("tags", [])]
+    nb.cells = [cell for cell in nb.cells if not set(DROPPED_TAGS) & set(cell.metadata.get("tags", []))]
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
