@@ -1,10 +1,10 @@
 """The series in a real JupyterLab, in Debian's headless Chromium (Playwright's Python API).
 
 One JupyterLab server (loopback, token, fresh config/data/runtime dirs) and one browser serve
-every notebook in notebooks/*.ipynb, opened one after another in their own tabs (at most
+every notebook in notebooks/*.ipynb and every learner copy in workshop/learner/, opened one after another in their own tabs (at most
 ENTROPY_LAB_BROWSER_PARALLEL=2 executing at once: one per core), each with its stored outputs stripped so
-everything shown is fresh: open, wait for the kernel to be idle, Run All, then check that no cell
-shows an error, every widget renders as a widget, every figure appears, and that moving a slider
+everything shown is fresh: open, wait for the kernel to be idle, Run All, save and read the
+execution counts back (Run All must reach the last code cell), then check that no cell shows an error, every widget renders as a widget, every figure appears, and that moving a slider
 (in each notebook that has one, and in a small probe notebook that always has one) changes a
 number or figure. A screenshot per notebook goes to the folder printed at the start
 (ENTROPY_LAB_SCREENSHOTS, default artifacts/browser/). The whole series should take under 3 minutes: the
@@ -34,6 +34,7 @@ GOAL_S = 180
 HANG_S = float(os.environ.get("ENTROPY_LAB_BROWSER_HANG_S", 900))
 PARALLEL = int(os.environ.get("ENTROPY_LAB_BROWSER_PARALLEL", 2))  # notebooks executing at once (2 cores)
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+LEARNER_COPIES = sorted((ROOT / "workshop" / "learner").glob("*.ipynb"))  # what learners are handed
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +48,8 @@ def load_lab():
 
 
 lab = load_lab()
-PATHS = [f"notebooks/{nb.name}" for nb in NOTEBOOKS] + [f"notebooks/{lab.PROBE_NAME}"]
+PATHS = ([f"notebooks/{nb.name}" for nb in NOTEBOOKS] + [f"learner/{nb.name}" for nb in LEARNER_COPIES]
+         + [f"notebooks/{lab.PROBE_NAME}"])
 
 
 def say(config, line: str) -> None:
@@ -74,7 +76,9 @@ def series(request):
         old.unlink()
     say(request.config, f"\nbrowser test: screenshots of every notebook go to {shots}")
     work = Path(tempfile.mkdtemp(prefix="entropy-lab-browser-"))
-    paths = lab.stage_notebooks(NOTEBOOKS, work / "root")
+    paths = lab.stage_notebooks(NOTEBOOKS, work / "root", probe=False)
+    paths += lab.stage_notebooks(LEARNER_COPIES, work / "root", probe=False, folder="learner")
+    paths += lab.stage_notebooks([], work / "root")
     assert paths == PATHS
     server = lab.JupyterLab(work / "root")
     try:
@@ -94,11 +98,13 @@ def series(request):
         shutil.rmtree(work, ignore_errors=True)
 
 
-@pytest.mark.parametrize("path", PATHS, ids=[Path(p).stem for p in PATHS])
+@pytest.mark.parametrize("path", PATHS, ids=[p.removesuffix(".ipynb") for p in PATHS])
 def test_notebook_runs_and_renders_in_jupyterlab(series, path):
+    """Run All reaches the last code cell (read back from the saved file), with no error shown."""
     report = series.run(path)
     where = f"{report.summary()}\nscreenshot: {report.screenshot}"
     assert not report.problems, f"{path}: {report.problems}\n{where}"
+    assert report.saved_code and report.saved_ran == report.saved_code, where
     assert not report.errors, f"{path} shows errors: {report.errors}\n{where}"
     assert report.widgets_rendered == report.widgets and report.loading_widget == 0, \
         f"{path}: only {report.widgets_rendered} of {report.widgets} widgets rendered\n{where}"

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,18 +93,18 @@ def probe_notebook() -> dict:
                                         "language": "python"}}}
 
 
-def stage_notebooks(sources: list[Path], root: Path, probe: bool = True) -> list[str]:
-    """Copy notebooks (outputs stripped) under root/notebooks; returns their paths relative to root."""
-    target = root / "notebooks"
+def stage_notebooks(sources: list[Path], root: Path, probe: bool = True, folder: str = "notebooks") -> list[str]:
+    """Copy notebooks (outputs stripped) under root/folder; returns their paths relative to root."""
+    target = root / folder
     target.mkdir(parents=True, exist_ok=True)
     paths = []
     for source in sources:
         notebook = strip_outputs(json.loads(source.read_text(encoding="utf-8")))
         (target / source.name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
-        paths.append(f"notebooks/{source.name}")
+        paths.append(f"{folder}/{source.name}")
     if probe:
         (target / PROBE_NAME).write_text(json.dumps(probe_notebook(), indent=1), encoding="utf-8")
-        paths.append(f"notebooks/{PROBE_NAME}")
+        paths.append(f"{folder}/{PROBE_NAME}")
     return paths
 
 
@@ -383,13 +384,16 @@ class NotebookReport:
     images_decoded: int = 0
     images_broken: int = 0
     sliders: int = 0
+    saved_ran: int = 0          # code cells with an execution count in the saved file
+    saved_code: int = 0
     interaction: str = "no slider"
     screenshot: str = ""
     problems: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return (f"{self.path}: {self.seconds:.1f} s, {self.cells} code cells, {len(self.errors)} errors, "
+        return (f"{self.path}: {self.seconds:.1f} s, {self.cells} code cells ({self.saved_ran} of "
+                f"{self.saved_code} ran in the saved file), {len(self.errors)} errors, "
                 f"widgets {self.widgets_rendered}/{self.widgets}, figures {self.images_decoded} shown "
                 f"for {self.figures} outputs, sliders {self.sliders} ({self.interaction}); "
                 + ", ".join(f"{name} {secs:.1f} s" for name, secs in self.phases.items()))
@@ -458,6 +462,10 @@ class SeriesRunner:
                 try:
                     _finish_run(page, path, report, self.run_timeout)
                 except Exception as exc:  # keep the screenshot and say where it stopped
+                    report.problems.append(_problem(exc))
+                try:
+                    _check_saved_run(page, self.lab, path, report)
+                except Exception as exc:
                     report.problems.append(_problem(exc))
             if page is not None:
                 clock = time.monotonic()
@@ -546,6 +554,24 @@ def _finish_run(page, path: str, report: NotebookReport, run_timeout: float) -> 
         clock = time.monotonic()
         report.interaction = _try_sliders(page, path)
         report.phases["slider"] = time.monotonic() - clock
+
+
+def _check_saved_run(page, lab: JupyterLab, path: str, report: NotebookReport, timeout: float = 15) -> None:
+    """Save the notebook and read its execution counts back from the server: Run All must have
+    reached the LAST code cell (what the page shows can lag; the saved file cannot lie)."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.monotonic() + timeout
+    while True:
+        model = lab.api("GET", f"/api/contents/{urllib.parse.quote(path)}?content=1&type=notebook")
+        code = [c for c in model["content"]["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+        report.saved_code = len(code)
+        report.saved_ran = sum(c.get("execution_count") is not None for c in code)
+        if report.saved_ran == report.saved_code or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    if not code or code[-1].get("execution_count") is None:
+        report.problems.append(f"Run All did not reach the last code cell: {report.saved_ran} of "
+                               f"{report.saved_code} code cells ran in the saved notebook")
 
 
 def _wait_rendered(page, path: str, timeout: float = 15) -> dict:
@@ -639,7 +665,7 @@ JS_SCROLL_TO = """(y) => {
 def _screenshot(page, path: str, shots: Path, most: int = 40) -> Path:
     """The whole notebook in one JPEG: the notebook is scrolled, shot in pieces and stitched."""
     shots.mkdir(parents=True, exist_ok=True)
-    target = shots / (Path(path).stem + ".jpg")
+    target = shots / (path.removesuffix(".ipynb").replace("/", "_") + ".jpg")  # notebooks/ and learner/ share names
     try:
         import io
 
