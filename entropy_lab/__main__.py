@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m entropy_lab {doctor,serve} [options]"
+USAGE = "usage: python -m entropy_lab {doctor,serve,size,workshop-server} [options]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     if command == "doctor":
         from .doctor import run
         return run()
+    if command == "workshop-server":
+        from .workshop_server import main as workshop_server
+        return workshop_server(rest)
+    if command == "size":
+        from .size_cli import main as size
+        return size(rest)
     if command == "serve":
         from .twin.serve import main as serve
         return serve(rest)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -44,18 +45,27 @@ def chosen_backend(backend: str | None = None) -> str:
     return name
 
 
+_QUERY_SECRET = re.compile(r"([?&;](?:password|pass|pwd|auth)=)([^&;#]*)", re.IGNORECASE)
+
+
 def mask_password(url: str) -> str:
-    """The URL with any password replaced by ***, safe to print."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL with any password (user:PASSWORD@ or ?password=...) replaced by ***, safe to print.
+
+    Works on text, not on a parsed URL: a URL with a bad port or other junk is masked too."""
+    if not isinstance(url, str):
+        return "<not a URL>"
+    masked = _QUERY_SECRET.sub(r"\1***", url)
+    scheme, sep, rest = masked.partition("://")
+    if not sep:
+        return masked
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user, _, password = userinfo.partition(":")
+        if password:
+            netloc = f"{user}:***@{host}"
+    return f"{scheme}://{netloc}{tail}"
 
 
 def _label(client: redis.Redis, backend: str, owner: Any = None) -> redis.Redis:
@@ -114,7 +124,14 @@ def _connect_live() -> redis.Redis:
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         reason = str(exc).rstrip(".").split(". ")[-1] or type(exc).__name__
         raise LabError(f"No Redis answers at {shown} ({reason}): start it or fix ENTROPY_LAB_REDIS_URL, {FALLBACK}") from None
-    return _label(client, "live", None)
+    except redis.RedisError as exc:  # e.g. InvalidResponse: a web server or another service answers
+        said = str(exc).split(":", 1)[-1].strip()[:60]
+        raise LabError(f"Something answers at {shown} but it does not speak Redis (it said {said}): check the host "
+                       f"and port in ENTROPY_LAB_REDIS_URL, {FALLBACK}") from None
+    client = _label(client, "live", None)
+    from .namespaces import learner_id
+    learner_id(client)  # a bad ENTROPY_LAB_LEARNER fails here, with one sentence
+    return client
 
 
 def backend_of(client: redis.Redis) -> str:
@@ -168,10 +185,16 @@ def apply_config(client: redis.Redis, config: dict[str, Any]) -> None:
     if config and backend_of(client) == "live":
         raise LabError("The lab never reconfigures a server it did not start: use entropy_lab.sandbox(...) instead.")
     for name, value in config.items():
+        option = name.replace("_", "-")
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        if not isinstance(value, (str, int, float)):
+            raise LabError(f"{option}={value!r} is not a setting Redis accepts: give a number or a text like "
+                           f"'2mb' or 'allkeys-lru', or leave {name} out to keep the server's default.")
         try:
-            client.config_set(name.replace("_", "-"), value)
+            client.config_set(option, value)
         except redis.ResponseError as exc:
-            raise LabError(f"Redis refused {name.replace('_', '-')} = {value!r}: {exc}") from None
+            raise LabError(f"Redis refused {option} = {value!r}: {exc}") from None
 
 
 def server_version(client: redis.Redis) -> str:
@@ -194,8 +217,10 @@ def describe(client: redis.Redis) -> str:
     elif backend == "server":
         where = f"private redis-server {server_version(client)} on a loopback port"
     else:
+        from .namespaces import learner_id
         kwargs = client.connection_pool.connection_kwargs
-        where = f"live Redis {server_version(client)} at {kwargs.get('host')}:{kwargs.get('port')}"
+        where = (f"live Redis {server_version(client)} at {kwargs.get('host')}:{kwargs.get('port')} | "
+                 f"learner: {learner_id(client)} (keys under entropy-lab:{learner_id(client)}:)")
     time_kind = "virtual (waits are instant)" if clock.active().virtual else "real"
     return f"Entropy Lab {__version__} | backend: {backend} | {where} | clock: {time_kind}"
 

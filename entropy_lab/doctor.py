@@ -55,9 +55,42 @@ def check_backend() -> list[Check]:
             client = backends.connect("live")
             checks.append(Check(True, f"Redis answers at {backends.mask_password(backends.redis_url())} "
                                       f"(version {backends.server_version(client)})"))
-            client.close()
         except LabError as exc:
             checks.append(Check(False, "the Redis URL answers", str(exc)))
+            return checks
+        try:
+            checks += check_permissions(client)
+        finally:
+            client.close()
+    return checks
+
+
+def check_permissions(client) -> list[Check]:
+    """What this URL may do on a shared server: one permitted and a few forbidden commands."""
+    import redis
+
+    from .namespaces import learner_id, learner_prefix
+    from .workshop_server import probe
+
+    learner = learner_id(client)
+    prefix = learner_prefix(learner)
+    checks = [Check(True, f"learner id: {learner} (your keys and channels: {prefix}*)")]
+    try:
+        permitted, forbidden = probe(client, prefix)
+    except redis.RedisError as exc:
+        return checks + [Check(False, "trying what this URL may do", f"the server stopped answering ({exc})")]
+    checks.append(Check(permitted.allowed, f"may write, read and delete its own keys ({permitted.what})",
+                        f"this URL's user may not use {prefix}*: if ENTROPY_LAB_LEARNER is set, unset it "
+                        "(the lab takes the learner id from the URL's user name), or ask for a new URL"))
+    refused = [p.what for p in forbidden if not p.allowed]
+    allowed = [p.what for p in forbidden if p.allowed]
+    if not allowed:
+        checks.append(Check(True, "shared-server user: may not " + ", ".join(refused)
+                            + " (lessons that reconfigure Redis use private sandboxes)"))
+    else:
+        checks.append(Check(False, "this URL may also " + ", ".join(allowed)
+                            + ": it is an admin or owner login, fine on your own Redis; the lab still touches "
+                            f"only {prefix}*", "on a shared workshop server, ask for your learner URL", optional=True))
     return checks
 
 

@@ -15,8 +15,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
+from concurrent.futures import Future
 from typing import Any
 
 import redis
@@ -97,10 +99,48 @@ def remove_orphaned_workdirs() -> None:
 
 
 def _die_with_parent() -> None:
-    """In the child: ask Linux to SIGTERM us when the starting thread exits."""
+    """In the child: ask Linux to SIGTERM us when the starting thread exits.
+
+    Linux sends the parent-death signal when the THREAD that forked exits, not the process:
+    that is why `_spawn` forks from the main thread or from one spawner thread that lives as
+    long as the process."""
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+_spawner_lock = threading.Lock()
+_spawner_jobs: "list[tuple[list[str], dict[str, Any], Future]]" = []
+_spawner_wakeup = threading.Condition(_spawner_lock)
+_spawner_thread: threading.Thread | None = None
+
+
+def _spawner_loop() -> None:
+    while True:
+        with _spawner_wakeup:
+            while not _spawner_jobs:
+                _spawner_wakeup.wait()
+            argv, kwargs, future = _spawner_jobs.pop(0)
+        try:
+            future.set_result(subprocess.Popen(argv, **kwargs))
+        except BaseException as exc:  # handed to the thread that asked
+            future.set_exception(exc)
+
+
+def _spawn(argv: list[str], **kwargs: Any) -> subprocess.Popen:
+    """Popen from a thread that lives as long as the process, so that a server started from a
+    worker thread outlives that thread (and still dies with the process)."""
+    global _spawner_thread
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(argv, **kwargs)
+    future: Future = Future()
+    with _spawner_wakeup:
+        if _spawner_thread is None or not _spawner_thread.is_alive():
+            _spawner_thread = threading.Thread(target=_spawner_loop, name="entropy-lab-spawner", daemon=True)
+            _spawner_thread.start()
+        _spawner_jobs.append((argv, kwargs, future))
+        _spawner_wakeup.notify()
+    return future.result()
 
 
 def _config_args(config: dict[str, Any]) -> list[str]:
@@ -125,34 +165,39 @@ class RedisServer:
         return self.process.pid
 
     @classmethod
-    def start(cls, config: dict[str, Any] | None = None, timeout: float = 5.0) -> "RedisServer":
+    def start(cls, config: dict[str, Any] | None = None, timeout: float = 5.0, port: int | None = None,
+              bind: str = "127.0.0.1") -> "RedisServer":
         """Start a private server with `config` (redis.conf names, `_` or `-`).
 
         The port is free when chosen, but another process can bind it before redis-server does;
-        then the start is retried on a new port.
+        then the start is retried on a new port. `port` asks for one port (no retry); `bind`
+        (default loopback only) is where it listens, e.g. "0.0.0.0" for a workshop room.
         """
         for attempt in range(1, PORT_ATTEMPTS + 1):
             try:
-                return cls._start_on_a_free_port(config, timeout)
+                return cls._start_on_a_free_port(config, timeout, port, bind)
             except _PortTaken as exc:
+                if port is not None:
+                    raise LabError(f"Port {port} is taken by another program: choose another port. ({exc})") from None
                 if attempt == PORT_ATTEMPTS:
                     raise LabError(f"redis-server could not bind a free port {PORT_ATTEMPTS} times: {exc}") from None
         raise AssertionError("unreachable")
 
     @classmethod
-    def _start_on_a_free_port(cls, config: dict[str, Any] | None, timeout: float) -> "RedisServer":
+    def _start_on_a_free_port(cls, config: dict[str, Any] | None, timeout: float, port: int | None = None,
+                              bind: str = "127.0.0.1") -> "RedisServer":
         binary = require_redis_server()
         remove_orphaned_workdirs()
-        port = free_port()
+        port = free_port() if port is None else port
         workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
         with open(os.path.join(workdir, OWNER_FILE), "w") as owner:
             owner.write(str(os.getpid()))
-        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        argv = [binary, "--port", str(port), "--bind", *bind.split(), "--save", "", "--appendonly", "no",
                 "--dir", workdir, "--daemonize", "no", "--loglevel", "warning",
                 "--logfile", os.path.join(workdir, LOG_FILE)]
         argv += _config_args(config or {})
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   preexec_fn=_die_with_parent, start_new_session=True)
+        process = _spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=_die_with_parent, start_new_session=True)
         server = cls(process, port, workdir)
         server._wait_until_ready(timeout)
         _running.add(server)

@@ -125,3 +125,84 @@ def test_missing_redis_server_binary_says_how_to_install(monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(LabError, match="apt-get install redis-server.*brew install redis.*conda"):
         lab.connect("server")
+
+
+# ------------------------------------------------------------------ one sentence, never a traceback (issue 15)
+
+def test_a_password_in_the_query_string_is_masked(monkeypatch):
+    monkeypatch.delenv("ENTROPY_LAB_BACKEND", raising=False)
+    monkeypatch.setenv("ENTROPY_LAB_REDIS_URL", "redis://127.0.0.1:1/0?password=hunter2")
+    with pytest.raises(LabError, match="No Redis answers") as info:
+        lab.connect()
+    assert "hunter2" not in str(info.value) and "password=***" in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["redis://:hunter2@127.0.0.1:99999/0", "redis://u:hunter2@127.0.0.1:abc/0",
+                                 "redis://:hunter2@[::1/0", "redis://u:hun@ter2@h:1/0?pass=hunter2&db=1"])
+def test_mask_password_never_raises_and_never_shows_it(url):
+    shown = backends.mask_password(url)
+    assert "hunter2" not in shown and "ter2" not in shown and "***" in shown
+
+
+@pytest.mark.parametrize("port", ["99999", "abc", "-1"])
+def test_bad_port_with_a_password_is_one_sentence(monkeypatch, port):
+    monkeypatch.delenv("ENTROPY_LAB_BACKEND", raising=False)
+    monkeypatch.setenv("ENTROPY_LAB_REDIS_URL", f"redis://:hunter2@127.0.0.1:{port}/0")
+    with pytest.raises(LabError, match="is not a Redis URL") as info:
+        lab.connect()
+    assert "hunter2" not in str(info.value)
+
+
+def test_a_peer_that_speaks_http_is_one_sentence(monkeypatch):
+    import threading
+
+    with socket.socket() as web:
+        web.bind(("127.0.0.1", 0))
+        web.listen()
+
+        def answer() -> None:
+            conn, _ = web.accept()
+            with conn:
+                conn.recv(1000)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                time.sleep(2)
+
+        threading.Thread(target=answer, daemon=True).start()
+        monkeypatch.delenv("ENTROPY_LAB_BACKEND", raising=False)
+        monkeypatch.setenv("ENTROPY_LAB_REDIS_URL", f"redis://127.0.0.1:{web.getsockname()[1]}/0")
+        with pytest.raises(LabError, match="does not speak Redis"):
+            lab.connect()
+
+
+@pytest.mark.parametrize("value", [None, [1], {"a": 1}])
+def test_sandbox_with_a_value_redis_cannot_take_is_one_sentence(fake_mode, value):
+    with pytest.raises(LabError, match="not a setting Redis accepts"):
+        with lab.sandbox(maxmemory=value):
+            pass
+
+
+def test_sandbox_turns_booleans_into_yes_no(fake_mode):
+    with lab.sandbox(lazyfree_lazy_eviction=True) as box:
+        assert box.ping()
+
+
+def test_live_banner_names_the_learner(monkeypatch, redis_url, capsys):
+    monkeypatch.delenv("ENTROPY_LAB_BACKEND", raising=False)
+    monkeypatch.setenv("ENTROPY_LAB_REDIS_URL", redis_url)
+    monkeypatch.setenv("ENTROPY_LAB_LEARNER", "ada")
+    lab.banner(lab.connect())
+    assert "learner: ada (keys under entropy-lab:ada:)" in capsys.readouterr().out
+
+
+def test_fake_banner_does_not_name_a_learner(fake_mode, monkeypatch, capsys):
+    monkeypatch.setenv("ENTROPY_LAB_LEARNER", "ada")
+    lab.banner(lab.connect())
+    assert "learner" not in capsys.readouterr().out
+
+
+def test_a_bad_learner_id_fails_at_connect(monkeypatch, redis_url):
+    monkeypatch.delenv("ENTROPY_LAB_BACKEND", raising=False)
+    monkeypatch.setenv("ENTROPY_LAB_REDIS_URL", redis_url)
+    monkeypatch.setenv("ENTROPY_LAB_LEARNER", "ada lovelace")
+    with pytest.raises(LabError, match="not a learner id"):
+        lab.connect()

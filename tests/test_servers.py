@@ -98,3 +98,67 @@ def test_a_server_that_refuses_its_config_says_why():
     need_redis_server()
     with pytest.raises(LabError, match="must be one of the following: volatile-lru"):
         RedisServer.start({"maxmemory-policy": "allkeys-lur"})
+
+
+THREAD_STARTER = """
+import threading, time
+import entropy_lab as lab
+box = {}
+worker = threading.Thread(target=lambda: box.update(r=lab.connect("server")))
+worker.start()
+worker.join()  # the thread that started the server is gone
+time.sleep(0.5)
+print(box["r"].entropy_lab_owner.pid, box["r"].ping(), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.redis_server
+def test_a_server_started_from_a_worker_thread_outlives_the_thread():
+    """Linux's parent-death signal follows the THREAD that forked, not the process."""
+    import threading
+
+    import entropy_lab as lab
+
+    need_redis_server()
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(r=lab.connect("server")))
+    worker.start()
+    worker.join()
+    time.sleep(0.3)
+    try:
+        assert box["r"].ping()
+        assert box["r"].set("k", "v") and box["r"].get("k") == "v"
+    finally:
+        lab.close(box["r"])
+    assert not box["r"].entropy_lab_owner.running
+
+
+@pytest.mark.redis_server
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+def test_a_server_started_from_a_worker_thread_still_dies_with_its_process():
+    need_redis_server()
+    starter = subprocess.Popen([sys.executable, "-c", THREAD_STARTER], stdout=subprocess.PIPE, text=True)
+    pid, answered = starter.stdout.readline().split()
+    assert answered == "True" and alive(int(pid))
+    starter.send_signal(signal.SIGKILL)
+    starter.wait()
+    deadline = time.monotonic() + 5
+    while alive(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(int(pid))
+
+
+@pytest.mark.redis_server
+def test_a_chosen_port_that_is_taken_is_one_sentence():
+    import socket
+
+    from entropy_lab.errors import LabError
+    from entropy_lab.servers import RedisServer
+
+    need_redis_server()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        with pytest.raises(LabError, match=f"Port {squatter.getsockname()[1]} is taken"):
+            RedisServer.start(port=squatter.getsockname()[1])
