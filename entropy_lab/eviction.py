@@ -483,7 +483,8 @@ def lesson_workloads(n_requests: int = SIM_REQUESTS, n_keys: int = SIM_KEYS, see
     """The three seeded traces of the lesson, every key with the same long TTL.
 
     zipf: steady popularity; scans: Zipf with a one-off scan of cold keys every fifth of the
-    trace; shifting: Zipf whose hot half moves every fifth of the trace.
+    trace; shifting: Zipf whose hot half moves every fifth of the trace; news (the sizing
+    exercise's trace): 600 articles whose hot half moves once, halfway through.
     """
     import dataclasses
 
@@ -499,11 +500,16 @@ def lesson_workloads(n_requests: int = SIM_REQUESTS, n_keys: int = SIM_KEYS, see
         "shifting": workloads.shifting_hot_set(n_requests, n_keys, 1.0, shift_every=every,
                                                shift_by=n_keys // 2, seed=seed),
     }
+    # the sizing exercise's trace: never plotted in the lesson, so its answer must be measured
+    traces["news"] = workloads.shifting_hot_set(n_requests, NEWS_KEYS, 1.0, shift_every=n_requests // 2,
+                                                shift_by=NEWS_KEYS // 2, seed=11)
     return {name: dataclasses.replace(trace, ttls=np.full(len(trace), SIM_TTL_S, np.float32))
             for name, trace in traces.items()}
 
 
+NEWS_KEYS = 600
 WORKLOAD_NAMES = ("zipf", "scans", "shifting")
+ALL_WORKLOADS = (*WORKLOAD_NAMES, "news")
 
 
 @functools.lru_cache(maxsize=1)
@@ -515,7 +521,7 @@ def lesson_trace(workload: str):
     """One of the lesson's traces by name: "zipf", "scans" or "shifting"."""
     traces = _lesson_traces()
     if workload not in traces:
-        raise LabError(f"Unknown workload {workload!r}: choose one of {', '.join(WORKLOAD_NAMES)}.")
+        raise LabError(f"Unknown workload {workload!r}: choose one of {', '.join(ALL_WORKLOADS)}.")
     return traces[workload]
 
 
@@ -652,11 +658,42 @@ PREDICTION_KEYS = (
     CacheKey("cart:ann", 3600, reads=1),
 )
 
+
+
+def volatile_ttl_rule(keys: Sequence[CacheKey], n: int) -> list[str]:
+    """What volatile-ttl evicts first, by the rule (nearest deadline first, keys with a TTL only)."""
+    timed = sorted((k for k in keys if k.ttl_s is not None), key=lambda k: k.ttl_s)
+    return [k.name for k in timed[:n]]
+
+
+SCENARIO_NAMES = ("user:17", "token:x9", "feed:joe", "price:42", "geo:eu", "menu:main", "news:top",
+                  "stock:7", "avatar:zoe", "search:tv")
+SCENARIO_TTLS = (5, 15, 30, 90, 120, 240, 900, 1800, 7200, 86400)
+
+
+def prediction_scenario(seed: int) -> tuple[tuple[CacheKey, ...], int]:
+    """A random scenario for the prediction exercise: 6-9 keys (at least one without a TTL, TTLs
+    all different, reads from 0 to 80) and how many the server must evict (2-4, fewer than the
+    keys with a TTL)."""
+    import random
+
+    rng = random.Random(seed)
+    count = rng.randint(6, 9)
+    names = rng.sample(SCENARIO_NAMES, count)
+    timed = rng.randint(4, count - 1)
+    ttls: list[int | None] = [*rng.sample(SCENARIO_TTLS, timed), *[None] * (count - timed)]
+    rng.shuffle(ttls)
+    keys = tuple(CacheKey(name, ttl, rng.choice((0, 1, 3, 8, 20, 50, 80))) for name, ttl in zip(names, ttls))
+    return keys, rng.randint(2, min(4, timed - 1))
+
+
 # ---- the sizing exercise: the smallest cache that reaches a target hit ratio ------------------------
 
-CHOICE_WORKLOAD = "zipf"
 CHOICE_SIZES = (25, 50, 100, 200, 400)
-CHOICE_TARGET = 0.60
+SHOWN_WORKLOAD = "zipf"       # the worked example: its answer is printed in the lesson
+SHOWN_TARGET = 0.60
+CHOICE_WORKLOAD = "news"      # the exercise: a trace the lesson never plots, so the learner measures
+CHOICE_TARGET = 0.75
 
 
 def memory_settings(client: redis.Redis):

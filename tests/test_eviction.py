@@ -124,9 +124,9 @@ def test_twin_sandbox_restores_the_clock():
 
 
 def test_eviction_prediction_check():
-    assert check_eviction_prediction(["rate:ip1", "session:bob", "page:home"])
-    for wrong in (["page:faq", "session:bob", "cart:ann"], ["session:bob", "rate:ip1", "page:home"],
-                  ["rate:ip1"], ["nope", "a", "b"], 5):
+    assert check_eviction_prediction(lambda keys, n: ev.volatile_ttl_rule(keys, n))
+    for wrong in (["rate:ip1", "session:bob", "page:home"], lambda keys, n: ["rate:ip1", "session:bob", "page:home"],
+                  lambda keys, n: [k.name for k in keys][:n], 5):
         assert not check_eviction_prediction(wrong)
 
 
@@ -145,6 +145,23 @@ def test_policy_and_size_check():
     assert not check_policy_and_size((policy, bigger))
     assert not check_policy_and_size(("allkeys-random", ev.CHOICE_SIZES[0]))
     assert not check_policy_and_size(("nope", size)) and not check_policy_and_size("x")
+
+
+# ---- the notebook, after a learner changes a knob (Run All on the learner copy, fake mode) ---------
+
+KNOBS = [
+    ('maxmemory="2mb", maxmemory_policy="noeviction") as s:\n    refused', 'maxmemory="8mb", maxmemory_policy="noeviction") as s:\n    refused'),
+    ("for n in (10, 5, 1)}", "for n in (3, 1)}"),
+    ("SAMPLES = 5", "SAMPLES = 10"),
+    ("SEED = 0", "SEED = 42"),
+]
+
+
+@pytest.mark.parametrize("old, new", KNOBS, ids=["maxmemory", "samples-runs", "samples-here", "seed"])
+def test_learner_copy_runs_with_a_changed_knob(old, new):
+    from tests.notebook_runner import run_learner_copy_with_knob
+
+    run_learner_copy_with_knob("03_eviction", old, new)
 
 
 # ---- on a private real redis-server -------------------------------------------------------------
