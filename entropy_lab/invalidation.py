@@ -824,9 +824,36 @@ class Scenario:
     rate: float = 40.0
     write_share: float = 0.1
     services: int = 2
-    outage: tuple[float, float] | None = (6.0, 12.0)   # service 1 hears nothing in [start, end)
+    outage: tuple[float, float] | None = (6.0, 12.0)   # the last service hears nothing in [start, end)
     fill_delay: float = 0.25                     # a miss reads the truth, fills this much later
     seed: int = 3
+
+    def __post_init__(self) -> None:
+        if self.services < 1:
+            raise LabError(f"A scenario needs at least one instance, not services={self.services}.")
+        if self.outage is not None and not self.outage[0] < self.outage[1]:
+            raise LabError(f"An outage is (start, end) with start < end, not {self.outage}; use None for no outage.")
+
+    @property
+    def cut_off(self) -> int:
+        """The instance the outage cuts off: the last one."""
+        return self.services - 1
+
+    @property
+    def outage_start(self) -> float:
+        return self.outage[0] if self.outage else self.seconds
+
+    @property
+    def outage_end(self) -> float:
+        """When the outage ends (the end of the run when there is none)."""
+        return min(self.outage[1], self.seconds) if self.outage else self.seconds
+
+    @property
+    def outage_seconds(self) -> float:
+        return max(0.0, self.outage_end - self.outage_start)
+
+    def in_outage(self, t: float) -> bool:
+        return self.outage is not None and self.outage[0] <= t < self.outage[1]
 
     def requests(self) -> list[Request]:
         return request_stream(n_keys=self.n_keys, seconds=self.seconds, rate=self.rate,
@@ -837,8 +864,8 @@ def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenari
     """Replay the scenario's traffic through `scenario.services` services using `strategy`.
 
     Every read is served by the service chosen by a seeded coin; a miss reads the truth at once
-    but fills the caches `fill_delay` later (a slow query: the race window). Service 1 is cut
-    off from invalidations during the outage (pub/sub: its connection is closed and reopened;
+    but fills the caches `fill_delay` later (a slow query: the race window). The last service is
+    cut off from invalidations during the outage (pub/sub: its connection is closed and reopened;
     stream: it reads nothing until the outage ends, then catches up).
     """
     ns.reset()
@@ -877,13 +904,13 @@ def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenari
             if not cut_off and start <= t < end:
                 cut_off = True
                 if subscribers:
-                    subscribers[1].stop()
+                    subscribers[scenario.cut_off].stop()
             if cut_off and t >= end:
                 cut_off = False
                 if subscribers:
-                    subscribers[1].start(thread=False)
+                    subscribers[scenario.cut_off].start(thread=False)
                 if readers:
-                    readers[1].catch_up(pending=True)
+                    readers[scenario.cut_off].catch_up(pending=True)
             service = services[rng.randrange(len(services))]
             if request.op == "read":
                 served = service.lookup(request.key, t)
@@ -906,7 +933,7 @@ def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenari
                 for sub in listening:
                     sub.pump(1)
                 for i, reader in enumerate(readers):
-                    if not (cut_off and i == 1):
+                    if not (cut_off and i == scenario.cut_off):
                         reader.catch_up()
                 if strategy.transport == "pubsub":
                     outcome.lost += len(subscribers) - len(listening)

@@ -67,7 +67,7 @@ def test_apply_message_handles_the_three_kinds_and_any_prefix():
 
 
 def test_check_accepts_the_reference_handler_and_names_the_articles_defects():
-    assert check_invalidation_handler(inv.apply_message)
+    assert check_invalidation_handler(lambda l1, text, fetch: inv.apply_message(l1, text, fetch))
 
     def splits_every_colon(l1, text, fetch):
         kind, key = text.split(":")[:2]
@@ -277,11 +277,11 @@ def test_lua_fill_is_the_same_compare_and_set(real):
     client, ns = real
     fill = inv.lua_versioned_fill(client)
     assert "tombstone v2" in _race(client, ns, fill, versioned=True)
-    assert check_versioned_fill(inv.versioned_fill)
+    assert check_versioned_fill(lambda r, key, copy: inv.versioned_fill(r, key, copy))
 
 
 def test_check_versioned_fill_catches_plain_and_non_atomic_fills():
-    assert check_versioned_fill(inv.versioned_fill)
+    assert check_versioned_fill(lambda r, key, copy: inv.versioned_fill(r, key, copy))
     assert not check_versioned_fill(inv.plain_fill)
 
     def check_then_set(r, key, copy):
@@ -360,3 +360,17 @@ def test_harness_gives_the_same_numbers_on_redis(fake, real):
         r = real_out[name]
         assert (o.reads, o.stale_reads, o.worst_age, o.messages, o.lost, o.round_trips, o.source_reads) == \
                (r.reads, r.stale_reads, r.worst_age, r.messages, r.lost, r.round_trips, r.source_reads), name
+
+
+# ---- a learner's changed knobs -------------------------------------------------------------
+
+SCENARIO_KNOB = "scenario = inv.Scenario(services=2, outage=(6.0, 12.0), seed=3)"
+
+
+@pytest.mark.parametrize("changed", [
+    "scenario = inv.Scenario(services=3, outage=(2.0, 16.0), seed=11)",
+    "scenario = inv.Scenario(services=1, outage=None, seed=5)",
+], ids=["three-instances-long-outage", "one-instance-no-outage"])
+def test_notebook_runs_with_a_learners_scenario(changed):
+    from tests.notebook_runner import run_learner_copy_with_knob
+    run_learner_copy_with_knob("02_invalidation", SCENARIO_KNOB, changed)
