@@ -85,7 +85,7 @@ def check_permissions(client) -> list[Check]:
     refused = [p.what for p in forbidden if not p.allowed]
     allowed = [p.what for p in forbidden if p.allowed]
     if not allowed:
-        checks.append(Check(True, "shared-server user: may not " + ", ".join(refused)
+        checks.append(Check(True, "a shared-server user: tried and refused, as it should be: " + ", ".join(refused)
                             + " (lessons that reconfigure Redis use private sandboxes)"))
     else:
         checks.append(Check(False, "this URL may also " + ", ".join(allowed)

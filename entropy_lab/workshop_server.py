@@ -151,9 +151,9 @@ def probe(client: redis.Redis, prefix: str) -> tuple[Probe, list[Probe]]:
     permitted = _try(f"SET/GET/UNLINK under {prefix}*", round_trip)
     outside = f"{ROOT}-doctor-probe:{secrets.token_hex(4)}"
     forbidden = [
-        _try("read a key outside your prefix", lambda: client.get(outside)),
-        _try("FLUSHALL", lambda: client.execute_command("FLUSHALL", "ENTROPY-LAB-NOT-AN-OPTION")),
-        _try("CONFIG SET", lambda: client.execute_command("CONFIG", "SET", "entropy-lab-not-an-option", "1")),
+        _try("read keys outside your prefix", lambda: client.get(outside)),
+        _try("run FLUSHALL", lambda: client.execute_command("FLUSHALL", "ENTROPY-LAB-NOT-AN-OPTION")),
+        _try("run CONFIG SET", lambda: client.execute_command("CONFIG", "SET", "entropy-lab-not-an-option", "1")),
     ]
     return permitted, forbidden
 
