@@ -57,10 +57,12 @@ class Field:
 FIELDS: dict[str, Field] = {
     "used_memory": Field("memory", "bytes Redis allocated: keys, values, tables, client buffers",
                          "modelled"),
-    "used_memory_rss": Field("memory", "bytes the OS gave the process (resident set)",
-                             "not modelled: used_memory + a fixed 12 MiB"),
-    "mem_fragmentation_ratio": Field("memory", "used_memory_rss / used_memory; far above 1.5 wastes RAM",
-                                     "not modelled: follows the fixed RSS"),
+    "used_memory_rss": Field("memory", "bytes of RAM the process holds now (resident set); swapped-out pages "
+                             "not counted", "not modelled: used_memory + a fixed 12 MiB"),
+    "mem_fragmentation_ratio": Field("memory", "used_memory_rss / used_memory: below 1 = swapping; far above 1.5 "
+                                     "on a big server = RAM lost", "not modelled: follows the fixed RSS"),
+    "allocator_frag_ratio": Field("memory", "jemalloc's active / allocated bytes: holes inside the allocator only",
+                                  "not modelled: always 1.00"),
     "used_memory_peak": Field("memory", "the highest used_memory since start", "modelled"),
     "maxmemory": Field("memory", "the limit that triggers eviction (0 = none)", "modelled"),
     "maxmemory_policy": Field("memory", "what happens at the limit: evict (which keys) or refuse",
@@ -73,6 +75,12 @@ FIELDS: dict[str, Field] = {
     "instantaneous_ops_per_sec": Field("stats", "ops/s over Redis's last ~1.6 s of samples",
                                        "not modelled: always 0 (use total_commands_processed deltas)"),
     "connected_clients": Field("clients", "client connections open now", "modelled"),
+    "total_error_replies": Field("stats", "error replies sent since start, for any reason",
+                                 "not modelled: absent (the workload counts refusals itself)"),
+    "errorstat_OOM": Field("errorstats", "writes refused with OOM since start (absent until the first)",
+                           "not modelled: absent"),
+    "rejected_connections": Field("stats", "connections refused at maxclients since start",
+                                  "not modelled: always 0"),
 }
 
 COUNTERS = ("keyspace_hits", "keyspace_misses", "expired_keys", "evicted_keys", "total_commands_processed")
@@ -88,6 +96,10 @@ def snapshot(client: redis.Redis) -> dict[str, Any]:
     snap: dict[str, Any] = {"t": lab_clock.now()}
     for name in FIELDS:
         snap[name] = info.get(name)
+    if isinstance(snap["errorstat_OOM"], dict):  # redis-py parses "count=4" into {"count": 4}
+        snap["errorstat_OOM"] = int(snap["errorstat_OOM"].get("count", 0))
+    elif snap["total_error_replies"] is not None:  # a real server lists an error type after its first
+        snap["errorstat_OOM"] = 0
     dbs = [v for k, v in info.items() if k.startswith("db") and isinstance(v, dict)]
     snap["keys"] = sum(int(db.get("keys", 0)) for db in dbs)
     snap["expires"] = sum(int(db.get("expires", 0)) for db in dbs)
@@ -201,7 +213,8 @@ class Workload:
 
     Each tick: `requests` reads of catalog items (Zipf-skewed) through the cache (GET, then SET
     with a TTL on a miss), and `sessions` new session keys written. Knobs that break it:
-    `session_ttl=None` (memory creep), `grow_at` (the catalog grows to `grow_to` items of
+    `session_ttl=None` (memory creep), `leak_at` (from that tick on, sessions are stored without a
+    TTL: a creep that starts with a deploy), `grow_at` (the catalog grows to `grow_to` items of
     `grown_value_bytes`: the working set outgrows memory),
     `shift_at` (the hot set moves), `ttl_jitter=0` (every key expires together: a stampede),
     `incident` (ticks that read a big hash whole and run KEYS: a latency spike).
@@ -211,11 +224,12 @@ class Workload:
     skew: float = 1.0
     requests: int = 60
     value_bytes: int = 300
-    item_ttl: float = 1.5
+    item_ttl: float = 1.0
     ttl_jitter: float = 0.5
     sessions: int = 6
     session_bytes: int = 5000
     session_ttl: float | None = 0.5
+    leak_at: int | None = None
     grow_at: int | None = None
     grow_to: int = 3000
     grown_value_bytes: int = 24000
@@ -248,6 +262,8 @@ class WorkloadRun:
         self.tick = 0
         self.session_counter = 0
         self.source_reads = 0  # misses that went to the source of truth
+        self.errors = 0  # cache writes the server refused (OOM under noeviction): counted by the client
+        self.deadlines: dict[str, float] = {}  # key -> when its TTL ends (inf: none), by our own bookkeeping
         self.value = "v" * spec.value_bytes
         self.grown_value = "g" * spec.grown_value_bytes
         self._probs: dict[int, np.ndarray] = {}
@@ -270,6 +286,22 @@ class WorkloadRun:
         self.latency.add((_time.perf_counter() - began) * 1000)
         return result
 
+    def _write(self, key: str, value: str, px: int | None) -> None:
+        """SET with a TTL; a write the server refuses (OOM) is counted, and the app carries on: in
+        cache-aside a failed cache write only means the next read misses again."""
+        try:
+            self._timed(lambda: self.client.set(key, value, px=px), payload=lambda _: len(value))
+        except redis.exceptions.OutOfMemoryError:
+            self.errors += 1
+            return
+        self.deadlines[key] = math.inf if px is None else lab_clock.now() + px / 1000
+
+    def unexpired_keys(self) -> int:
+        """Keys this workload wrote whose TTL has not run out yet (evictions are not subtracted)."""
+        now = lab_clock.now()
+        self.deadlines = {k: d for k, d in self.deadlines.items() if d > now}
+        return len(self.deadlines)
+
     def _ttl_ms(self) -> int:
         jitter = self.spec.ttl_jitter
         factor = 1.0 + (self.rng.uniform(-jitter, jitter) if jitter else 0.0)
@@ -291,8 +323,11 @@ class WorkloadRun:
     def prewarm(self) -> None:
         """Fill the cache with every catalog item at the same moment (a deploy's cache warmer)."""
         pipe = self.client.pipeline(transaction=False)
+        now = lab_clock.now()
         for item in range(self.spec.items):
-            pipe.set(self.ns.key("item", item), self.value, px=self._ttl_ms())
+            px = self._ttl_ms()
+            pipe.set(self.ns.key("item", item), self.value, px=px)
+            self.deadlines[self.ns.key("item", item)] = now + px / 1000
         pipe.execute()
 
     def step(self) -> None:
@@ -306,16 +341,18 @@ class WorkloadRun:
             if self._timed(lambda: r.get(key), payload=lambda v: len(v or "")) is None:
                 self.source_reads += 1
                 value = self.grown_value if n > s.items and item >= s.items else self.value
-                self._timed(lambda: r.set(key, value, px=self._ttl_ms()), payload=lambda _: len(value))
+                self._write(key, value, self._ttl_ms())
         for _ in range(s.sessions):
             self.session_counter += 1
             key = self.ns.key("session", self.session_counter)
-            px = None if s.session_ttl is None else int(s.session_ttl * 1000)
-            self._timed(lambda: r.set(key, "s" * s.session_bytes, px=px), payload=lambda _: s.session_bytes)
+            leaking = s.session_ttl is None or (s.leak_at is not None and self.tick >= s.leak_at)
+            px = None if leaking else int(s.session_ttl * 1000)
+            self._write(key, "s" * s.session_bytes, px)
         if self.tick in s.incident:
             self._incident()
         elif s.incident and self.tick == max(s.incident) + 1:
             r.delete(self.ns.key("feed"))  # the rollback removes the big key
+            self.deadlines.pop(self.ns.key("feed"), None)
         self.tick += 1
 
     def _incident(self) -> None:
@@ -325,6 +362,7 @@ class WorkloadRun:
             items = list(fields.items())
             for start in range(0, len(items), 1000):
                 r.hset(big, mapping=dict(items[start:start + 1000]))
+            self.deadlines[big] = math.inf
         for _ in range(s.big_reads):  # ... and pages read all of it
             self._timed(lambda: r.hgetall(big), payload=lambda v: sum(len(k) + len(x) for k, x in v.items()),
                         scanned=s.big_fields)
@@ -355,15 +393,19 @@ def slowlog_entries(client: redis.Redis, count: int = 10) -> list[tuple[str, flo
 # --------------------------------------------------------------------------------------------
 
 COLUMNS = ("t", "hit_ratio", "hits_per_s", "misses_per_s", "ops_per_s", "evicted_per_s", "expired_per_s",
-           "used_memory_mib", "keys", "expires", "latency_p50_ms", "latency_p99_ms", "latency_max_ms")
+           "used_memory_mib", "keys", "expires", "unexpired_keys", "errors_per_s", "latency_p50_ms",
+           "latency_p99_ms", "latency_max_ms")
+# Columns that do not come from INFO: what the workload itself counted or timed.
+CLIENT_SIDE = {"unexpired_keys": "the workload's own count", "errors_per_s": "refusals the client received"}
 
 
 class Series:
     """A tidy time series: one dict per sample, all with the same keys (see `COLUMNS`)."""
 
-    def __init__(self, rows: Iterable[dict[str, Any]] = (), name: str = "") -> None:
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), name: str = "", latency_modelled: bool = False) -> None:
         self.rows: list[dict[str, Any]] = list(rows)
         self.name = name
+        self.latency_modelled = latency_modelled  # fake mode: latencies come from a cost model
 
     def append(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -385,8 +427,9 @@ class Series:
 
     def table(self, columns: Sequence[str] = ("t", "hit_ratio", "used_memory_mib", "evicted_per_s",
                                                "expired_per_s", "latency_p99_ms"), every: int = 1) -> Table:
-        """Some columns of every `every`-th sample as a table."""
-        return table(list(columns), [[row[c] for c in columns] for row in self.rows[::every]])
+        """Some columns of every `every`-th sample as a table; modelled latencies say so in the header."""
+        headers = [f"{c} (model)" if self.latency_modelled and c.startswith("latency") else c for c in columns]
+        return table(headers, [[row[c] for c in columns] for row in self.rows[::every]])
 
     def __repr__(self) -> str:
         return f"Series({self.name!r}, {len(self)} samples)"
@@ -395,18 +438,23 @@ class Series:
 class Sampler:
     """Polls INFO into a `Series`; each row covers the interval since the previous sample."""
 
-    def __init__(self, client: redis.Redis, latency: LatencyLog | None = None, name: str = "") -> None:
+    def __init__(self, client: redis.Redis, latency: LatencyLog | None = None, name: str = "",
+                 workload: "WorkloadRun | None" = None) -> None:
         self.client = client
         self.latency = latency
-        self.series = Series(name=name)
+        self.workload = workload
+        self.series = Series(name=name, latency_modelled=backend_of(client) == "fake")
+        self._errors = 0
         self.first: dict[str, Any] | None = None
         self.last: dict[str, Any] | None = None
 
     def sample(self) -> dict[str, Any] | None:
         """Take a snapshot; returns the new row (None for the very first, baseline snapshot)."""
         snap = snapshot(self.client)
+        errors = self.workload.errors if self.workload is not None else None
         if self.last is None:
             self.first = self.last = snap
+            self._errors = errors
             if self.latency is not None:
                 self.latency.drain()
             return None
@@ -414,9 +462,13 @@ class Sampler:
         p50, p99, top = percentiles(self.latency.drain() if self.latency is not None else [])
         row = {"t": round(snap["t"] - self.first["t"], 6), "hit_ratio": interval_hit_ratio(before, snap)}
         row.update(rates(before, snap))
+        dt = round(snap["t"] - before["t"], 6)
+        unexpired = self.workload.unexpired_keys() if self.workload is not None else None
+        refused = None if errors is None else (errors - self._errors) / dt
+        self._errors = errors
         row.update({"used_memory_mib": int(snap["used_memory"]) / MiB, "keys": snap["keys"],
-                    "expires": snap["expires"], "latency_p50_ms": p50, "latency_p99_ms": p99,
-                    "latency_max_ms": top})
+                    "expires": snap["expires"], "unexpired_keys": unexpired, "errors_per_s": refused,
+                    "latency_p50_ms": p50, "latency_p99_ms": p99, "latency_max_ms": top})
         self.series.append(row)
         return row
 
@@ -431,7 +483,7 @@ def run(client: redis.Redis, workload: Workload, ticks: int = 30, interval: floa
     state = workload.start(client)
     if prewarm:
         state.prewarm()
-    sampler = Sampler(client, state.latency, name=name)
+    sampler = Sampler(client, state.latency, name=name, workload=state)
     sampler.sample()
     start = lab_clock.now()
     for tick in range(1, ticks + 1):
@@ -465,12 +517,14 @@ PANELS = {
     "evictions": ("evictions", "keys/s", [("evicted_per_s", "evicted keys/s", "stale")]),
     "expirations": ("expirations", "keys/s", [("expired_per_s", "expired keys/s", "load")]),
     "misses": ("load on the source", "misses/s", [("misses_per_s", "misses/s", "stale")]),
+    "errors": ("refused writes (counted by the client)", "errors/s", [("errors_per_s", "OOM replies/s", "stale")]),
     "latency": ("latency", "ms (log scale)", [("latency_p50_ms", "p50", "cache"), ("latency_p99_ms", "p99", "stale")]),
 }
+DEFAULT_PANELS = ("hit_ratio", "memory", "evictions", "expirations", "misses", "latency")
 LEGEND = {"memory": "lower right", "hit_ratio": "lower left"}
 
 
-def draw_dashboard(axes, series: Series, panels: Sequence[str] = tuple(PANELS), baseline: Series | None = None,
+def draw_dashboard(axes, series: Series, panels: Sequence[str] = DEFAULT_PANELS, baseline: Series | None = None,
                    firings: Sequence["Firing"] = (), latency_note: str = "") -> None:
     """Draw `panels` of `series` on `axes` (one per panel); a baseline run shows in grey."""
     t = series.column("t")
@@ -501,7 +555,7 @@ def draw_dashboard(axes, series: Series, panels: Sequence[str] = tuple(PANELS), 
 
 
 PANEL_OF = {"hit_ratio": ("hit_ratio",), "used_memory_mib": ("memory",), "evicted_per_s": ("evictions",),
-            "expired_per_s": ("expirations",), "misses_per_s": ("misses",), "latency_p50_ms": ("latency",),
+            "expired_per_s": ("expirations",), "misses_per_s": ("misses",), "errors_per_s": ("errors",), "latency_p50_ms": ("latency",),
             "latency_p99_ms": ("latency",), "latency_max_ms": ("latency",)}
 
 
@@ -516,7 +570,7 @@ def latency_note(client_or_backend: Any) -> str:
     return "(modelled)" if name == "fake" else "(client-side)"
 
 
-def plot_dashboard(series: Series, title: str = "Cache dashboard", panels: Sequence[str] = tuple(PANELS),
+def plot_dashboard(series: Series, title: str = "Cache dashboard", panels: Sequence[str] = DEFAULT_PANELS,
                    baseline: Series | None = None, firings: Sequence["Firing"] = (), backend: str = "fake") -> None:
     """Show the dashboard of `series` as a figure (inline in Jupyter)."""
     nrows, ncols = _grid(panels)
@@ -528,7 +582,7 @@ def plot_dashboard(series: Series, title: str = "Cache dashboard", panels: Seque
     plots.show(fig)
 
 
-def render_png(series: Series, title: str, panels: Sequence[str] = tuple(PANELS), note: str = "") -> bytes:
+def render_png(series: Series, title: str, panels: Sequence[str] = DEFAULT_PANELS, note: str = "") -> bytes:
     """The dashboard as PNG bytes, drawn without pyplot (safe from a background thread)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -611,7 +665,7 @@ class LiveDashboard:
                 note = latency_note(client)
                 state = self.workload.start(client)
                 state.prewarm()
-                sampler = Sampler(client, state.latency, name="live")
+                sampler = Sampler(client, state.latency, name="live", workload=state)
                 self.series = sampler.series
                 sampler.sample()
                 start, tick = lab_clock.now(), 0

@@ -69,7 +69,7 @@ def test_percentiles():
 
 # --- the sampler and the workload ----------------------------------------------------------
 
-def run_fake(workload, ticks=20):
+def run_fake(workload, ticks=30):
     with lab.sandbox("fake", **SANDBOX) as sb:
         return mon.run(sb, workload, ticks=ticks, name="x")
 
@@ -101,7 +101,7 @@ def test_each_signature_shows_on_its_panel_and_the_rules_separate_them():
              mon.Threshold("evicting", "evicted_per_s", above=100, for_=2),
              mon.Threshold("expiry burst", "expired_per_s", above=1500),
              mon.Spike("p99 spike", "latency_p99_ms", factor=10, baseline=10, for_=2),
-             mon.RateOfChange("memory creep", "used_memory_mib", above=0.05, window=10, for_=8)]
+             mon.RateOfChange("memory creep", "used_memory_mib", above=0.1, window=20, for_=3)]
     assert mon.fired(rules, runs["healthy"]) == set()
     assert "memory creep" in mon.fired(rules, runs["creep"])
     assert "evicting" in mon.fired(rules, runs["storm"])
