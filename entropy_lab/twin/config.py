@@ -136,6 +136,8 @@ class TwinConfig:
     """Current values; attribute access for the hot ones (`maxmemory`, `policy`, ...)."""
 
     def __init__(self, **overrides: Any) -> None:
+        self.parameters = dict(PARAMETERS)
+        self.aliases: dict[str, str] = {}
         self.values: dict[str, Any] = {name: default for name, (_, default) in PARAMETERS.items()}
         self._derive()
         for name, value in overrides.items():
@@ -158,10 +160,18 @@ class TwinConfig:
     def set(self, name: str, text: str) -> None:
         """CONFIG SET one parameter; raises ConfigError with Redis's message."""
         key = name.lower()
-        if key not in PARAMETERS or PARAMETERS[key][0] is None:
+        key = self.aliases.get(key, key)
+        if key not in self.parameters or self.parameters[key][0] is None:
             raise ConfigError(f"Unknown option or number of arguments for CONFIG SET - '{name}'")
-        self.values[key] = PARAMETERS[key][0](key, text)
+        self.values[key] = self.parameters[key][0](key, text)
         self._derive()
+
+    def add_parameters(self, parameters: dict[str, tuple[Any, Any]], aliases: dict[str, str]) -> None:
+        """More parameters for this server only (the served twin accepts more than fake mode)."""
+        self.parameters.update(parameters)
+        self.aliases.update(aliases)
+        for name, (_, default) in parameters.items():
+            self.values.setdefault(name, default)
 
     def set_many(self, pairs: list[tuple[str, str]]) -> None:
         """CONFIG SET a b c d: all or nothing, like Redis 7."""
@@ -178,7 +188,12 @@ class TwinConfig:
         """CONFIG GET with glob patterns -> {name: value as text}."""
         out: dict[str, str] = {}
         for pattern in patterns:
+            pattern = self.aliases.get(pattern.lower(), pattern.lower())
             for name, value in self.values.items():
-                if fnmatch.fnmatchcase(name, pattern.lower()):
-                    out[name] = str(value)
+                if fnmatch.fnmatchcase(name, pattern):
+                    out[name] = value if isinstance(value, str) else self._text(name, value)
         return out
+
+    def _text(self, name: str, value: Any) -> str:
+        render = getattr(self.parameters.get(name, (None,))[0], "render", None)
+        return render(value) if render else str(value)

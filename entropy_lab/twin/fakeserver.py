@@ -67,7 +67,8 @@ NOTOUCH = frozenset({"exists", "type", "ttl", "pttl", "expiretime", "pexpiretime
 # fakeredis names some keyspace events after the command; Redis uses these names.
 EVENT_NAMES = {b"pexpire": b"expire", b"expireat": b"expire", b"pexpireat": b"expire",
                b"unlink": b"del", b"getdel": b"del", b"setex": b"set", b"psetex": b"set",
-               b"getset": b"set", b"setnx": b"set", b"mset": b"set", b"msetnx": b"set"}
+               b"getset": b"set", b"setnx": b"set", b"mset": b"set", b"msetnx": b"set",
+               b"hmset": b"hset"}
 
 
 _EXPIRY_OPTIONS = frozenset({b"ex", b"px", b"exat", b"pxat"})
@@ -84,7 +85,8 @@ def _events_of(name: str, args: Any) -> list[tuple[bytes, str]]:
         if options & _EXPIRY_OPTIONS:
             return [(b"expire", "g")]
         return [(b"persist", "g")] if b"persist" in options else []
-    return [(EVENT_NAMES.get(name.encode(), name.encode()), NOTIFY_CLASS.get(name, "g"))]
+    event = EVENT_NAMES.get(name.encode(), name.encode()).replace(b" ", b"-")  # xgroup-create
+    return [(event, NOTIFY_CLASS.get(name, "g"))]
 
 
 class TwinDatabase(Database):
@@ -263,6 +265,11 @@ class TwinServer(fakeredis.FakeServer):
                     ks.touch(dbid, key, now)
             else:
                 ks.add(dbid, key, nbytes, exp, now)
+                if "n" in cfg.notify and (self.subscribers or self.psubscribers):
+                    if "K" in cfg.notify:
+                        self.publish(b"__keyspace@%d__:%s" % (dbid, key), b"new")
+                    if "E" in cfg.notify:
+                        self.publish(b"__keyevent@%d__:new" % dbid, key)
         ks.note_peak()
 
 

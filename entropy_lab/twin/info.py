@@ -6,6 +6,8 @@ depends on the host (no pids, paths or wall-clock times), so fake-mode output is
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .config import format_memory_human
 from .keyspace import Keyspace
 from .lrulfu import lru_clock
@@ -107,22 +109,35 @@ def _keyspace(ks: Keyspace, now: float) -> list[str]:
 
 
 def render_info(ks: Keyspace, now: float, sections: list[str], started: float = 0.0,
-                port: int = 6379) -> str:
-    """INFO [section ...]: 'default', 'all', 'everything' or section names (any case)."""
+                port: int = 6379, extra: dict[str, Any] | None = None) -> str:
+    """INFO [section ...]: 'default', 'all', 'everything' or section names (any case).
+
+    `extra` (the served twin): {"default": [...], "all": [...] section orders, "makers": {name:
+    callable returning lines}, "stats": callable returning lines appended to the stats section}."""
+    default, every = DEFAULT_SECTIONS, ALL_SECTIONS
+    if extra:
+        default, every = extra["default"], extra["all"]
     wanted: list[str] = []
     for name in [s.lower() for s in sections] or ["default"]:
         if name == "default":
-            wanted += list(DEFAULT_SECTIONS)
+            wanted += list(default)
         elif name in ("all", "everything"):
-            wanted += list(ALL_SECTIONS)
-        elif name in ALL_SECTIONS:
+            wanted += list(every)
+        elif name in every:
             wanted.append(name)
+    if extra:
+        order = {name: i for i, name in enumerate(every)}
+        wanted = sorted(dict.fromkeys(wanted), key=order.__getitem__)
     makers = {
         "server": lambda: _server(ks, now, started, port), "clients": lambda: _clients(ks),
         "memory": lambda: _memory(ks), "persistence": _persistence, "stats": lambda: _stats(ks),
         "replication": _replication, "cpu": _cpu, "cluster": lambda: ["cluster_enabled:0"],
         "keyspace": lambda: _keyspace(ks, now),
     }
+    if extra:
+        makers.update(extra["makers"])
+        stats_lines = makers["stats"]
+        makers["stats"] = lambda: stats_lines() + extra["stats"]()
     parts = []
     for name in dict.fromkeys(wanted):
         lines = makers[name]()

@@ -88,6 +88,7 @@ class Keyspace:
         self.startup_bytes = startup_bytes
         self.client_bytes = client_bytes
         self.clients = 1
+        self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns the cron's expire cycle off
         self.data = 0        # entries, keys, values and expires entries
         self.tables = 0      # bucket arrays (current and still-rehashing ones)
         self.peak = 0
@@ -257,7 +258,8 @@ class Keyspace:
     def cron(self, now: float) -> None:
         """serverCron's database work: active expiry, then resizing and rehashing tables."""
         from .expire import active_expire_cycle
-        active_expire_cycle(self, now)
+        if self.active_expire:
+            active_expire_cycle(self, now)
         for db in self.dbs:
             if db.old_table:
                 self.tables -= db.old_table
