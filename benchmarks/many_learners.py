@@ -1,0 +1,97 @@
+"""How many learners can one Redis and one machine serve, with Run All under 30 s?
+
+    python benchmarks/many_learners.py [--learners 1,2,4] [--notebooks 00,01,02] [--limit 30]
+
+For each room size N: a workshop server (one private redis-server, one ACL user per learner) and
+N kernels that press Run All on the same notebook at the same moment (the instructor's "now run
+notebook 01"), every kernel as its own learner. Kernels run on THIS machine, as on a JupyterHub
+host; the table also shows the CPU the one redis-server used, so you can tell which of the two
+(the machine running the kernels, or Redis) runs out first.
+
+Columns: slowest and median Run All of the N kernels (kernel start included), the redis-server's
+CPU seconds (INFO used_cpu_sys + used_cpu_user) and commands during that round, and whether every
+kernel finished under the limit without an error.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import redis  # noqa: E402
+
+from entropy_lab import workshop_server as ws  # noqa: E402
+from tests.notebook_runner import NOTEBOOKS  # noqa: E402
+
+
+def run_kernel(stem: str, url: str) -> tuple[float, str]:
+    """In a fresh process: Run All of notebook `stem` as the learner of `url`; (seconds, error or '')."""
+    from tests.notebook_runner import execute
+
+    path = next(p for p in NOTEBOOKS if p.stem.startswith(stem))
+    started = time.perf_counter()
+    try:
+        execute(path, {"ENTROPY_LAB_REDIS_URL": url, "ENTROPY_LAB_BACKEND": "live", "ENTROPY_LAB_LEARNER": ""},
+                timeout=900)
+    except Exception as exc:  # one failing kernel must not hide the others' times
+        return time.perf_counter() - started, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:160]}"
+    return time.perf_counter() - started, ""
+
+
+def redis_cpu(admin: redis.Redis) -> tuple[float, int]:
+    info = admin.info()
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"]), int(info["total_commands_processed"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", default="1,2,4", help="room sizes to try, e.g. 1,2,4,8")
+    parser.add_argument("--notebooks", default="00,01,02", help="notebook numbers, e.g. 00,01,02")
+    parser.add_argument("--limit", type=float, default=30.0, help="seconds a Run All may take")
+    args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.learners.split(",")]
+    stems = args.notebooks.split(",")
+    print(f"machine: {os.cpu_count()} CPU cores; kernels and the redis-server run here", flush=True)
+    rows, served = [], {}
+    context = multiprocessing.get_context("spawn")
+    for n in sizes:
+        room = ws.start_private([f"learner{i:02d}" for i in range(1, n + 1)])
+        admin = redis.Redis.from_url(room.admin_url, decode_responses=True)
+        try:
+            for stem in stems:
+                cpu0, commands0 = redis_cpu(admin)
+                with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+                    results = list(pool.map(run_kernel, [stem] * n, [seat.url for seat in room.seats]))
+                cpu1, commands1 = redis_cpu(admin)
+                times = [t for t, _ in results]
+                errors = [e for _, e in results if e]
+                ok = not errors and max(times) < args.limit
+                served.setdefault(stem, []).append((n, ok))
+                rows.append([stem, n, round(max(times), 1), round(statistics.median(times), 1),
+                             round(cpu1 - cpu0, 2), commands1 - commands0,
+                             "yes" if ok else ("ERROR " + errors[0] if errors else "no")])
+                print(f"  notebook {stem}, {n} learner(s): slowest {max(times):.1f} s", flush=True)
+        finally:
+            room.stop()
+    header = ["notebook", "learners at once", "slowest Run All (s)", "median (s)", "redis-server CPU (s)",
+              "Redis commands", f"all under {args.limit:.0f} s"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    for stem, results in served.items():
+        fits = [n for n, ok in results if ok]
+        print(f"notebook {stem}: up to {max(fits) if fits else 0} concurrent learner(s) of those tried "
+              f"({', '.join(str(n) for n, _ in results)}) finished under {args.limit:.0f} s on this machine")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
