@@ -87,6 +87,7 @@ def main(argv: list[str]) -> int:
         report = size_curves(trace, sizes, args.policy or DEFAULT_POLICIES, sample=_sample(args.sample),
                              samples=args.samples, progress=_progress)
         print("\n".join(report_lines(report, args.target_hit_ratio)))
+        print(f"simulated in {report.seconds:.1f} s")
         if args.plot:
             fig = plot(report, args.target_hit_ratio)
             fig.savefig(args.plot, dpi=110)

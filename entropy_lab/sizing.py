@@ -169,7 +169,7 @@ class SizingReport:
                 if self.coarse else "")
         return (f"miniature simulation (model): sample {self.sample_rate:.2%} of keys ({self.keys_kept:,} keys, "
                 f"{self.sampled_requests:,} of {self.requests:,} requests), estimated error ±{self.mean_error:.3f} "
-                f"hit ratio (mean over points), {self.seconds:.1f} s{note}")
+                f"hit ratio (mean over points){note}")
 
 
 def auto_rate(trace: Trace, sizes: Sequence, value_size=100) -> float:
@@ -252,6 +252,7 @@ def size_curves(trace: Trace | LoadedTrace, sizes: Sequence, policies: Sequence[
     if isinstance(trace, LoadedTrace):
         base, timestamps = trace.trace, trace.timestamps
         sim_kwargs.setdefault("value_size", trace.value_sizes)
+        sim_kwargs.setdefault("key_length", round(float(np.mean([len(k) for k in trace.key_names]))))
     if not isinstance(base, Trace):
         raise LabError("size_curves takes a workloads.Trace or a trace read by entropy_lab.traces.load(...).")
     if len(base) == 0:
