@@ -422,17 +422,30 @@ def coefficient_of_variation(values: Iterable[float]) -> float:
     return statistics.pstdev(values) / mean if mean else 0.0
 
 
+def ring_layouts(n_nodes: int, layouts: int = 5) -> list[list[str]]:
+    """The node names of the `layouts` rings that `ring_balance` and `ring_busiest` average over:
+    A, B, C, ... first, then A-1, B-1, ..., A-2, ... (a ring's arcs depend on its nodes' names)."""
+    return [node_names(n_nodes) if layout == 0 else [f"{n}-{layout}" for n in node_names(n_nodes)]
+            for layout in range(layouts)]
+
+
 def ring_balance(n_nodes: int, vnodes: int, layouts: int = 5) -> float:
     """How uneven a ring with `vnodes` per node is: the coefficient of variation of the nodes'
     shares of the hash space, as a root mean square over `layouts` rings with different node names.
 
     Shares are exact for a uniform stream of keys (no key-sampling noise). Theory: about 1/sqrt(vnodes).
     """
-    squares = []
-    for layout in range(layouts):
-        names = node_names(n_nodes) if layout == 0 else [f"{n}-{layout}" for n in node_names(n_nodes)]
-        squares.append(coefficient_of_variation(HashRing(names, vnodes=vnodes).shares().values()) ** 2)
+    squares = [coefficient_of_variation(HashRing(names, vnodes=vnodes).shares().values()) ** 2
+               for names in ring_layouts(n_nodes, layouts)]
     return math.sqrt(statistics.fmean(squares))
+
+
+def ring_busiest(n_nodes: int, vnodes: int, layouts: int = 5) -> float:
+    """The busiest node's share of the hash space over the mean share (1.0 is perfect), averaged
+    over the same `layouts` rings as `ring_balance`. This is the number that pages an operator:
+    the busiest node runs out of memory or CPU first."""
+    return statistics.fmean(max_over_mean(HashRing(names, vnodes=vnodes).shares().values())
+                            for names in ring_layouts(n_nodes, layouts))
 
 
 def node_names(n: int) -> list[str]:

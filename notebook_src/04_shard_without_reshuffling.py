@@ -61,22 +61,27 @@ lab.banner(r)
 sharding.stable_hash("user:42")
 
 # %% [markdown]
-# Take 20,000 seeded keys and three nodes named A, B and C. Modulo spreads them evenly:
+# Take 20,000 seeded keys and three nodes named A, B and C. Modulo spreads them evenly. (Change
+# the seed or the number of nodes here, and everything below follows.)
 
 # %%
 keys = sharding.sample_keys(20_000, seed=4)
-three, four = sharding.node_names(3), sharding.node_names(4)
-mod3 = sharding.Modulo(three)
-sharding.load(mod3, keys)
+nodes = sharding.node_names(3)
+new_node = sharding.node_names(len(nodes) + 1)[-1]
+modulo = sharding.Modulo(nodes)
+sharding.load(modulo, keys)
 
 # %% [markdown]
 # Traffic grows and you add a fourth node. Count the keys whose node changed. On a cache, each
 # of them is a miss on its next read, and a read on your database:
 
 # %%
-moved = sharding.moved_fraction(mod3, mod3.with_node_added("D"), keys)
-print(f"mod 3 -> mod 4 moved {moved:.1%} of the keys; the new node's fair share is {1 / 4:.0%}")
-assert 0.72 < moved < 0.78
+moved = sharding.moved_fraction(modulo, modulo.with_node_added(new_node), keys)
+n = len(nodes)
+print(f"mod {n} -> mod {n + 1} moved {moved:.1%} of the keys; the new node's fair share is {1 / (n + 1):.0%}")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert n == 3 and 0.72 < moved < 0.78
 
 # %% [markdown]
 # Three keys in four moved, when one in four would have been enough. A key stays put only when
@@ -94,8 +99,8 @@ assert 0.72 < moved < 0.78
 # first point clockwise from its own hash. A new node only takes the arcs just before its points.
 
 # %%
-ring3 = sharding.HashRing(three, vnodes=100)
-ring3.node_for("user:42"), sharding.moved_fraction(ring3, ring3.with_node_added("D"), keys)
+ring = sharding.HashRing(nodes, vnodes=100)
+ring.node_for("user:42"), sharding.moved_fraction(ring, ring.with_node_added(new_node), keys)
 
 # %% [markdown]
 # ### Jump consistent hash
@@ -107,8 +112,8 @@ ring3.node_for("user:42"), sharding.moved_fraction(ring3, ring3.with_node_added(
 # that nodes are *numbers*. You will write it yourself in the first exercise.
 
 # %%
-jump3 = sharding.JumpHash(three)
-sharding.moved_fraction(jump3, jump3.with_node_added("D"), keys)
+jumping = sharding.JumpHash(nodes)
+sharding.moved_fraction(jumping, jumping.with_node_added(new_node), keys)
 
 # %% [markdown]
 # ### Rendezvous hashing
@@ -118,8 +123,8 @@ sharding.moved_fraction(jump3, jump3.with_node_added("D"), keys)
 # beats all the others, and a node that leaves gives up only its own keys.
 
 # %%
-hrw3 = sharding.Rendezvous(three)
-hrw3.score("user:42", "A"), sharding.moved_fraction(hrw3, hrw3.with_node_added("D"), keys)
+hrw = sharding.Rendezvous(nodes)
+hrw.score("user:42", "A"), sharding.moved_fraction(hrw, hrw.with_node_added(new_node), keys)
 
 # %% [markdown]
 # ### Redis Cluster's hash slots
@@ -131,7 +136,15 @@ hrw3.score("user:42", "A"), sharding.moved_fraction(hrw3, hrw3.with_node_added("
 # %%
 import redis.crc
 
+sum(sharding.key_slot(k) == redis.crc.key_slot(k.encode()) for k in keys)
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
 assert all(sharding.key_slot(k) == redis.crc.key_slot(k.encode()) for k in keys)
+
+# %% [markdown]
+# All 20,000 agree. Now three keys: look for the two that share a slot.
+
+# %%
 sharding.key_slot("user:42"), sharding.key_slot("{user:42}:cart"), sharding.key_slot("user:42:cart")
 
 # %% [markdown]
@@ -139,16 +152,16 @@ sharding.key_slot("user:42"), sharding.key_slot("{user:42}:cart"), sharding.key_
 # slots between masters the way `redis-cli --cluster create` does:
 
 # %%
-slots3 = sharding.SlotMap.create(three)
-slots3.ranges()
+slots = sharding.SlotMap.create(nodes)
+slots.ranges()
 
 # %% [markdown]
 # Adding master D and rebalancing (as `redis-cli --cluster rebalance` does) hands D the lowest
 # 1,365 or so slots of each master, 4,096 in all:
 
 # %%
-slots4 = slots3.with_node_added("D")
-slots4.ranges(), sharding.moved_fraction(slots3, slots4, keys)
+slots_after = slots.with_node_added(new_node)
+slots_after.ranges(), sharding.moved_fraction(slots, slots_after, keys)
 
 # %% [markdown]
 # ## Measured: keys moved when a node joins
@@ -177,13 +190,15 @@ ax.legend(ncols=2, fontsize=8)
 plots.show(fig)
 
 # %% [markdown]
-# The assertion puts a number on "hugging": every scheme stays within 3.5 points of its curve.
+# To put a number on "hugging": the largest gap, in percentage points, between each scheme and its
+# curve (N/(N+1) for modulo, 1/(N+1) for the others). Look for every gap under 3.5 points.
 
 # %%
-for name, moved in moved_by.items():
-    expected = [n / (n + 1) if name == "modulo" else 1 / (n + 1) for n in sizes]
-    assert all(abs(m - e) < 0.035 for m, e in zip(moved, expected)), name
-"every scheme within 3.5 points of its curve"
+curve = {name: [n / (n + 1) if name == "modulo" else 1 / (n + 1) for n in sizes] for name in moved_by}
+{name: round(100 * max(abs(m - e) for m, e in zip(moved, curve[name])), 1) for name, moved in moved_by.items()}
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert all(abs(m - e) < 0.035 for name, moved in moved_by.items() for m, e in zip(moved, curve[name]))
 
 # %% [markdown]
 # Removing a node is the other half. Take B out of four nodes: B's keys must move, and ideally
@@ -192,12 +207,14 @@ for name, moved in moved_by.items():
 # %%
 rows = []
 for name, make in schemes.items():
-    before = make(four)
+    before = make(sharding.node_names(4))
     b_share = sharding.load(before, sample)["B"] / len(sample)
     rows.append([name, b_share, sharding.moved_fraction(before, before.with_node_removed("B"), sample)])
+lab.table(["scheme", "B's share of the keys", "keys moved when B leaves"], rows)
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
 assert all(moved == share for name, share, moved in rows if name not in ("modulo", "jump"))
 assert rows[1][1] > 0.25 and 0.6 < rows[2][2] < 0.72  # the ring's B, and jump's renumbering
-lab.table(["scheme", "B's share of the keys", "keys moved when B leaves"], rows)
 
 # %% [markdown]
 # Ring, rendezvous and slots move B's keys and nothing else. (This ring's B owned more than a
@@ -214,8 +231,10 @@ lab.table(["scheme", "B's share of the keys", "keys moved when B leaves"], rows)
 # `key = (key * 2862933555777941757 + 1) % 2**64`, and jump:
 # `j = int((b + 1) * (2**31 / ((key >> 33) + 1)))`. Return `b`.
 #
-# The check runs your function on 2,000 keys, grows 10 buckets to 11, and checks that about 1/11 of
-# the keys move, and only to the new bucket.
+# The check runs your function on 1,000 keys (half of them drawn at random on every run) with every
+# bucket count from 1 to 65 and a few large random ones. It checks that you get the paper's
+# buckets, that every count spreads the keys evenly, and that growing N to N+1 buckets moves about
+# 1/(N+1) of the keys, all to the new bucket. `jump(key, 1)` must return 0.
 #
 # <details><summary>Hint</summary>
 #
@@ -242,7 +261,7 @@ def jump(key, num_buckets):
 
 
 # %% [markdown]
-# The check runs your `jump` on 2,000 seeded keys and bucket counts from 1 to 50:
+# Run the check. A function that only works for 10 and 11 buckets fails it:
 
 # %%
 from entropy_lab.checks import check_jump_hash
@@ -253,65 +272,86 @@ check_jump_hash(jump)
 # ## Balance: how many virtual nodes?
 #
 # Moving little is half the job; the other half is an even load. With one point per node the
-# arcs of a ring are very uneven. The measure is the **coefficient of variation** (CV) of the
-# nodes' shares of the hash space: the standard deviation over the mean, 0 for perfectly even.
-# Each node's share is a sum of k random arcs, so theory predicts a CV of about 1/sqrt(k).
+# arcs of a ring are very uneven. Two numbers describe it, both computed from each node's exact
+# share of the hash space:
+#
+# - the **coefficient of variation** (CV) of the shares: their standard deviation over their
+#   mean, 0 for perfectly even. Each node's share is a sum of k random arcs, so theory predicts a
+#   CV of about 1/sqrt(k).
+# - the **busiest node's share over the mean** (max/mean): the number that pages an operator,
+#   because the busiest node runs out of memory or CPU first.
+#
+# One ring is one draw of random arcs, so both numbers are averaged over five rings whose nodes
+# have different names (`sharding.ring_balance` and `sharding.ring_busiest`, 10 nodes here):
 
 # %%
 vnodes = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
 spread = [sharding.ring_balance(10, k) for k in vnodes]
+busiest = [sharding.ring_busiest(10, k) for k in vnodes]
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
 assert all(0.6 < s * k ** 0.5 < 1.3 for s, k in zip(spread, vnodes))
+assert all(b - 1 > s for b, s in zip(busiest, spread))
 
 # %% [markdown]
-# On log-log axes, 1/sqrt(k) is a straight line. Look for the measured points sitting on it:
-# every tenfold increase in virtual nodes divides the spread by about 3.2.
+# On log-log axes, 1/sqrt(k) is a straight line. Look for the measured CV sitting on it (every
+# tenfold increase in virtual nodes divides it by about 3.2), and for the busiest node running
+# well above the CV line: the busiest of 10 nodes sits one to two standard deviations above the mean.
 
 # %%
-fig, ax = plots.new_figure("More virtual nodes, evener load (10 nodes)", "virtual nodes per node (k)",
-                           "load spread: coefficient of variation (%)")
-ax.loglog(vnodes, [100 * s for s in spread], marker="o", color=plots.COLORS["truth"], label="measured ring")
-ax.loglog(vnodes, [100 / k ** 0.5 for k in vnodes], "k--", label="theory 1/sqrt(k)")
-ax.axhline(5, color=plots.COLORS["accent"], linestyle=":", label="5% target")
+fig, ax = plots.new_figure("More virtual nodes, evener load (10 nodes, mean of 5 rings)",
+                           "virtual nodes per node (k)", "load above even (%)")
+ax.loglog(vnodes, [100 * s for s in spread], marker="o", color=plots.COLORS["truth"], label="CV of the shares")
+ax.loglog(vnodes, [100 * (b - 1) for b in busiest], marker="s", color=plots.COLORS["stale"],
+          label="busiest node over the mean, minus 1")
+ax.loglog(vnodes, [100 / k ** 0.5 for k in vnodes], "k--", label="theory for the CV: 1/sqrt(k)")
 ax.legend()
 plots.show(fig)
 
 # %% [markdown]
-# The other schemes need no tuning. With 20,000 keys on 10 nodes, even a perfect scheme shows a CV
-# of *key counts* of about sqrt(9/20,000) = 2.1%, from sampling alone. Jump, rendezvous and slots
-# sit at that floor; the rings sit above it, because their arcs are uneven:
+# The other schemes need no tuning. Now count real keys: 20,000 on 10 nodes. Even a perfect scheme
+# shows a CV of *key counts* of about sqrt(9/20,000) = 2.1%, from sampling alone. Jump, rendezvous
+# and slots sit at that floor; the rings sit above it, because their arcs are uneven. The ring
+# rows are ONE ring each (nodes A to J), not the five-ring average of the figure, so they can land
+# above or below it:
 
 # %%
 ten = sharding.node_names(10)
 candidates = [sharding.HashRing(ten, vnodes=10), sharding.HashRing(ten, vnodes=100), sharding.JumpHash(ten),
               sharding.Rendezvous(ten), sharding.SlotMap.create(ten)]
 loads = {sharding.describe_scheme(s): sharding.load(s, keys).values() for s in candidates}
-assert all(sharding.coefficient_of_variation(v) < 0.03 for name, v in loads.items() if "ring" not in name)
-lab.table(["scheme", "CV of keys per node", "busiest node / mean"],
+lab.table(["scheme (one layout, nodes A-J)", "CV of keys per node", "busiest node / mean"],
           [[name, sharding.coefficient_of_variation(v), sharding.max_over_mean(v)] for name, v in loads.items()])
 
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert all(sharding.coefficient_of_variation(v) < 0.03 for name, v in loads.items() if "ring" not in name)
+
 # %% [markdown]
-# ## 🧪 Exercise 2: choose the number of virtual nodes (⭐)
+# ## 🧪 Exercise 2: choose the number of virtual nodes (⭐⭐)
 #
-# Your cache has 10 nodes and you want the load spread (the CV of the ring's shares, as in the
-# figure) **under 5%**, with as few ring points as you can: each point costs memory in every
-# client and a step in every lookup. Set `vnodes` to your choice. `sharding.ring_balance(10, k)`
-# measures any k.
+# Your cache grows to **20 nodes** on a ring. Your on-call rule: the busiest node may carry at most
+# **15% more** than the average, `sharding.ring_busiest(20, k) <= 1.15` (the mean over five rings,
+# as in the figure). Choose the number of virtual nodes `k` per node that meets the rule with as
+# few ring points as you can: each point costs memory in every client and a step in every lookup.
+# More than about twice the smallest count that works is rejected as wasteful.
 #
 # <details><summary>Hint</summary>
 #
-# Solve 1/sqrt(k) < 0.05 for k, then measure a few values around it with `ring_balance`: the
-# measured spread is close to the theory but not on it.
+# The figure is for 10 nodes, and its theory line is for the CV, not for the busiest node: with
+# 20 nodes the busiest sits further above the mean. Start from a rough guess, then measure
+# `sharding.ring_busiest(20, k)` for a range of k (a loop or a list comprehension) and take the
+# first k that meets the rule. The curve is not smooth: look at its neighbours too.
 # </details>
 
 # %% tags=["exercise"]
 vnodes_choice = ...  # your number here
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-vnodes_choice = next(k for k in range(50, 2001, 50) if sharding.ring_balance(10, k) < 0.05)
+vnodes_choice = next(k for k in range(10, 1001, 10) if sharding.ring_busiest(20, k) <= 1.15)
 vnodes_choice
 
 # %% [markdown]
-# The check builds 10-node rings with your number and measures their spread:
+# The check measures 20-node rings with your number:
 
 # %%
 from entropy_lab.checks import check_vnodes_for_balance
@@ -329,9 +369,9 @@ check_vnodes_for_balance(vnodes_choice)
 # %%
 rows = []
 for n in (10, 100):
-    nodes = sharding.node_names(n)
-    for s in (sharding.Modulo(nodes), sharding.HashRing(nodes, vnodes=100), sharding.JumpHash(nodes),
-              sharding.Rendezvous(nodes), sharding.SlotMap.create(nodes)):
+    names = sharding.node_names(n)
+    for s in (sharding.Modulo(names), sharding.HashRing(names, vnodes=100), sharding.JumpHash(names),
+              sharding.Rendezvous(names), sharding.SlotMap.create(names)):
         cost = sharding.lookup_cost(s, sample)
         rows.append([n, sharding.describe_scheme(s), cost["hashes"], cost["steps"], cost["entries"]])
 lab.table(["nodes", "scheme", "hashes", "steps", "entries in memory"], rows)
@@ -339,17 +379,23 @@ lab.table(["nodes", "scheme", "hashes", "steps", "entries in memory"], rows)
 # %% [markdown]
 # Rendezvous is the only one whose work grows with the number of nodes: 100 hashes per lookup at
 # 100 nodes. Timing confirms it. Seconds differ from run to run and machine to machine, so this
-# cell prints only the robust claim (and asserts it); look at `speed` for your machine's numbers,
-# or run `python benchmarks/sharding_lookup.py` for a fuller table.
+# cell prints only the robust claim; look at `speed` for your machine's numbers, or run
+# `python benchmarks/sharding_lookup.py` for a fuller table.
 
 # %%
 hundred = sharding.node_names(100)
 speed = {sharding.describe_scheme(s): sharding.lookups_per_second(s, keys[:500])
          for s in (sharding.Modulo(hundred), sharding.HashRing(hundred, vnodes=100), sharding.JumpHash(hundred),
                    sharding.Rendezvous(hundred), sharding.SlotMap.create(hundred))}
-fastest_other = min(v for name, v in speed.items() if name != "rendezvous")
-assert speed["rendezvous"] * 5 < fastest_other
-print("At 100 nodes, rendezvous is more than 5 times slower than every other scheme.")
+slowest_other = min(v for name, v in speed.items() if name != "rendezvous")
+if speed["rendezvous"] * 5 < slowest_other:
+    print("At 100 nodes, rendezvous is more than 5 times slower than every other scheme.")
+else:
+    print(f"Rendezvous was only {slowest_other / speed['rendezvous']:.1f} times slower this time: "
+          "a busy machine blurs timings, so run the cell again.")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert speed["rendezvous"] * 5 < slowest_other
 
 # %% [markdown]
 # ## Redis Cluster, for real
@@ -390,17 +436,21 @@ old_map = cluster.slot_map()
 report = cluster.add_master(probe_keys=cached[:1000])
 print(f"{report.slots_moved:,} slots and {report.keys_moved:,} keys "
       f"({report.keys_moved / len(cached):.1%}) moved to {report.new_node}")
-assert report.slots_moved == 4096 and 0.23 < report.keys_moved / len(cached) < 0.27
 if not cluster.simulated:
     print(f"the rebalance took {report.seconds:.1f} s")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert report.slots_moved == 4096 and 0.23 < report.keys_moved / len(cached) < 0.27
 
 # %% [markdown]
 # A quarter of the keys, as the slot map predicted. Each master now holds about 2,500:
 
 # %%
 per_node = cluster.keys_per_node()
-assert sum(per_node.values()) == len(cached) and all(2300 < n < 2700 for n in per_node.values())
 per_node
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert sum(per_node.values()) == len(cached) and all(2300 < n < 2700 for n in per_node.values())
 
 # %% [markdown]
 # What did the client with the old map see? A master that no longer owns a slot answers
@@ -409,7 +459,8 @@ per_node
 
 # %%
 done = [p.slots_moved for p in report.progress]
-fig, ax = plots.new_figure("A client with the old slot map, during the rebalance", "slots moved to D so far",
+fig, ax = plots.new_figure("A client with the old slot map, during the rebalance",
+                           f"slots moved to {report.new_node} so far",
                            "replies to its reads (%)")
 ax.plot(done, [100 * p.share("MOVED") for p in report.progress], marker="o", color=plots.COLORS["stale"],
         label="MOVED: the slot lives on another master")
@@ -427,8 +478,12 @@ plots.show(fig)
 # %%
 asks = sum(p.counts["ASK"] for p in report.progress)
 final, new_map = report.progress[-1], cluster.slot_map()
-print(f"ASK replies: {asks}; MOVED at the end: {final.share('MOVED'):.1%} of reads")
-assert final.counts["MOVED"] == sum(new_map.node_for(k) != old_map.node_for(k) for k in cached[:1000])
+changed = sum(new_map.node_for(k) != old_map.node_for(k) for k in cached[:1000])
+print(f"ASK replies: {asks}; MOVED at the end: {final.counts['MOVED']} of 1,000 reads; "
+      f"probe keys whose slot changed owner: {changed}")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert final.counts["MOVED"] == changed
 
 # %% [markdown]
 # By the end, exactly the moved keys get `MOVED`. `ASK` is rare: only the keys of the one slot
@@ -443,6 +498,8 @@ assert final.counts["MOVED"] == sum(new_map.node_for(k) != old_map.node_for(k) f
 values = rc.mget_nonatomic(cached)
 found = sum(v is not None for v in values)
 print(f"{found:,} of {len(cached):,} keys read back after the rebalance")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
 assert found == len(cached)
 
 # %% [markdown]
@@ -451,8 +508,8 @@ assert found == len(cached)
 
 # %%
 lab.table(["sharding", "hit ratio of the first reads after adding a node"], [
-    ["client-side, modulo", sharding.first_read_hit_ratio(mod3, mod3.with_node_added("D"), cached)],
-    ["client-side, ring", sharding.first_read_hit_ratio(ring3, ring3.with_node_added("D"), cached)],
+    ["client-side, modulo", sharding.first_read_hit_ratio(modulo, modulo.with_node_added(new_node), cached)],
+    ["client-side, ring", sharding.first_read_hit_ratio(ring, ring.with_node_added(new_node), cached)],
     ["Redis Cluster (keys migrated)", found / len(cached)],
 ])
 
@@ -496,6 +553,9 @@ plain = [f"tenant:{t}:item:{i}" for i, t in enumerate(tenants)]
 tagged = [f"{{tenant:{t}}}:item:{i}" for i, t in enumerate(tenants)]
 slot_map = cluster.slot_map()
 load_plain, load_tagged = sharding.load(slot_map, plain), sharding.load(slot_map, tagged)
+f"tenant 0 owns {tenants.count(0) / len(tenants):.1%} of the keys"
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
 assert abs(tenants.count(0) / len(tenants) - 1 / 6) < 0.02  # the biggest tenant: about a sixth
 
 # %% [markdown]
@@ -516,9 +576,12 @@ plots.show(fig)
 
 # %%
 hot, home = sharding.max_over_mean(load_tagged.values()), slot_map.node_for("{tenant:0}")
+busiest_master = max(load_tagged, key=load_tagged.get)
 print(f"busiest master / mean: plain {sharding.max_over_mean(load_plain.values()):.2f}, tagged {hot:.2f}")
-print(f"tenant 0 lives on {home}, the busiest master")
-assert hot > 1.2 > sharding.max_over_mean(load_plain.values()) and max(load_tagged, key=load_tagged.get) == home
+print(f"tenant 0 lives on {home}; the busiest master with tags is {busiest_master}")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert hot > 1.2 > sharding.max_over_mean(load_plain.values()) and busiest_master == home
 
 # %% [markdown]
 # Tag only what must be read or written together (one user's record, one cart), never a whole

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entropy_lab import sharding
-from entropy_lab.checks import check_jump_hash, check_vnodes_for_balance
 from entropy_lab.errors import LabError
 from entropy_lab.sharding import (CLUSTER_SLOTS, HashRing, JumpHash, Modulo, Rendezvous, SlotMap, crc16,
                                   hash_tag, jump_hash, key_slot, moved_fraction, node_names)
@@ -162,28 +161,3 @@ def test_lookup_cost_is_machine_independent():
 def test_lookups_per_second_uses_the_best_pass():
     ticks = iter([0.0, 2.0, 10.0, 11.0])
     assert sharding.lookups_per_second(Modulo("AB"), ["a", "b"], repeat=2, timer=lambda: next(ticks)) == 2.0
-
-
-def test_check_jump_hash_passes_the_reference_and_fails_modulo():
-    assert check_jump_hash(jump_hash)
-    assert not check_jump_hash(lambda key, n: key % n)
-    assert not check_jump_hash(lambda key, n: n)
-
-
-def test_check_jump_hash_stops_a_loop_that_never_ends():
-    def unmasked(key, n):
-        b, j = -1, 0
-        while j < n:
-            b, key = j, key * 2862933555777941757 + 1
-            j = int((b + 1) * ((1 << 31) / ((key >> 33) + 1)))
-        return b
-
-    result = check_jump_hash(unmasked)
-    assert not result and "64 bits" in result.hint
-
-
-def test_check_vnodes_for_balance():
-    assert not check_vnodes_for_balance(100)
-    assert check_vnodes_for_balance(400)
-    assert not check_vnodes_for_balance(0)
-    assert not check_vnodes_for_balance(10**6)
