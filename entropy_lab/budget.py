@@ -704,7 +704,7 @@ class SLO:
 
     max_stale_fraction: float = 0.005
     min_hit_ratio: float = 0.90
-    max_source_peak: int = 30       # source reads in any one second
+    max_source_peak: int = 35       # source reads in any one second
     max_memory_mb: float = 7.0      # Redis (all shards, after the scale-out) + local caches
 
     def misses(self, result: BudgetResult) -> list[tuple[str, str, str]]:
@@ -734,9 +734,103 @@ class SLO:
                 f"source peak under {self.max_source_peak} reads/s, memory under {self.max_memory_mb:g} MB")
 
 
+    def misses_over(self, runs: "SeedRuns") -> list[tuple[str, str, str]]:
+        """Like `misses`, over several workloads: the rates (stale reads, hit ratio) are judged on their
+        mean, the peaks (source peak, memory) on the worst workload; both numbers are shown."""
+        out = []
+        stale, worst_stale = runs.mean("stale_fraction"), runs.worst("stale_fraction")
+        if stale >= self.max_stale_fraction:
+            out.append(("stale reads", f"mean {stale:.2%}, worst workload {worst_stale:.2%} "
+                                       f"(limit {self.max_stale_fraction:.1%} on average)",
+                        "tell the caches about writes (invalidation), and close the race and the outage gap "
+                        "(versioned writes, a stream, or a short local-cache TTL)."))
+        hit, worst_hit = runs.mean("hit_ratio"), runs.worst("hit_ratio")
+        if hit <= self.min_hit_ratio:
+            out.append(("hit ratio", f"mean {hit:.1%}, worst workload {worst_hit:.1%} "
+                                     f"(needs over {self.min_hit_ratio:.0%} on average)",
+                        "keep copies longer (a longer TTL) or give Redis more memory."))
+        peak = runs.worst("source_peak")
+        if peak >= self.max_source_peak:
+            out.append(("source peak", f"{peak} reads/s on the worst workload, mean {runs.mean('source_peak'):.1f} "
+                                       f"(limit {self.max_source_peak} on every workload)",
+                        "spread expiries with TTL jitter, and move fewer keys when a shard is added "
+                        "(consistent hashing, more shards)."))
+        memory = runs.worst("memory_mb")
+        if memory >= self.max_memory_mb:
+            out.append(("memory", f"{memory:.1f} MB on the worst workload (limit {self.max_memory_mb:g})",
+                        "use fewer or smaller shards: each one also pays about 1 MB just to exist."))
+        return out
+
+
 CAPSTONE_SLO = SLO()
-ENERGY_BUDGET = 34.0   # energy units per second the capstone allows: a little above the cheapest
-                       # configuration that meets CAPSTONE_SLO in a sweep of 810 (tests/test_budget.py)
+ENERGY_BUDGET = 33.0   # energy units per second (mean over CAPSTONE_SEEDS) the capstone allows: a little
+                       # above the cheapest configuration that meets CAPSTONE_SLO in a sweep (tests/test_budget.py)
+CAPSTONE_SEEDS = (6, 0, 1, 2, 3, 4, 5, 7)   # the workloads the capstone is judged on; 6 is default_workload()
+
+
+@lru_cache(maxsize=None)
+def seeded_workload(seed: int) -> Workload:
+    """`budget_workload(seed=seed)`, built once per process (seed 6 is `default_workload()`)."""
+    return default_workload() if seed == 6 else budget_workload(seed=seed)
+
+
+@lru_cache(maxsize=2048)
+def _cached_seed_run(config: BudgetConfig, seed: int) -> BudgetResult:
+    return simulate_budget(config, seeded_workload(seed))
+
+
+_HIGHER_IS_BETTER = {"hit_ratio"}
+
+
+@dataclass(frozen=True)
+class SeedRuns:
+    """One configuration on several workloads (the same service, different days of traffic)."""
+
+    config: BudgetConfig
+    seeds: tuple[int, ...]
+    results: tuple[BudgetResult, ...]
+
+    def values(self, name: str) -> list[float]:
+        return [r.energy() if name == "energy" else getattr(r, name) for r in self.results]
+
+    def mean(self, name: str) -> float:
+        """The mean of a measure (e.g. "stale_fraction", "energy") over the workloads."""
+        values = self.values(name)
+        return sum(values) / len(values)
+
+    def worst(self, name: str) -> float:
+        """The worst workload's value: the lowest hit ratio, the highest of anything else."""
+        return (min if name in _HIGHER_IS_BETTER else max)(self.values(name))
+
+    def energy_items(self, prices: dict[str, float] | None = None) -> dict[str, float]:
+        """Energy per second by item (see BudgetResult.energy_items), averaged over the workloads."""
+        items = [r.energy_items(prices) for r in self.results]
+        return {name: sum(i[name] for i in items) / len(items) for name in items[0]}
+
+    def worst_seed(self, name: str) -> int:
+        values = self.values(name)
+        return self.seeds[values.index(self.worst(name))]
+
+    def row(self) -> list:
+        """Disorder, performance, energy: mean (worst) over the workloads."""
+        return [self.config.describe(),
+                f"{self.mean('stale_fraction'):.2%} ({self.worst('stale_fraction'):.2%})",
+                f"{self.mean('hit_ratio'):.1%} ({self.worst('hit_ratio'):.1%})",
+                self.worst("source_peak"), f"{self.worst('memory_mb'):.1f}",
+                f"{self.mean('energy'):.1f} ({self.worst('energy'):.1f})"]
+
+
+SEED_ROW_HEADERS = ["configuration", "stale reads: mean (worst)", "hit ratio: mean (worst)",
+                    "source peak (/s, worst)", "memory (MB, worst)", "energy (/s): mean (worst)"]
+
+
+def run_seeds(config: BudgetConfig, seeds: tuple[int, ...] = CAPSTONE_SEEDS) -> SeedRuns:
+    """`config` on the workloads of `seeds` (default: the capstone's eight), each run remembered."""
+    config = validate(config)
+    seeds = tuple(seeds)
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise LabError(f"seeds={seeds!r}: give one or more whole numbers, e.g. (6, 0, 1).")
+    return SeedRuns(config, seeds, tuple(_cached_seed_run(config, s) for s in seeds))
 
 
 # ---------------------------------------------------------------- the same service on a real Redis

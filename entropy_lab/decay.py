@@ -96,7 +96,13 @@ class Snapshot:
 
     @property
     def stale_fraction(self) -> float:
+        """Share of this window's reads that returned a stale copy (0.0 for a window without reads)."""
         return self.stale_reads / self.reads if self.reads else 0.0
+
+    @property
+    def hit_ratio(self) -> float:
+        """Share of this window's reads answered by the cache (0.0 for a window without reads)."""
+        return self.hits / self.reads if self.reads else 0.0
 
 
 def stale_bytes_share(client: redis.Redis, ns: Namespace, truth: SourceOfTruth) -> float:

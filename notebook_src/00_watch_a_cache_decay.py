@@ -123,7 +123,7 @@ run, truth = run_decay(r, ns, stream, window=5)
 # %%
 lab.table(
     ["t (s)", "reads", "hit ratio", "stale reads", "mean age (s)", "max age (s)", "stale bytes"],
-    [[s.t, s.reads, s.hits / s.reads, s.stale_fraction, s.mean_age, s.max_age, s.stale_bytes_share]
+    [[s.t, s.reads, s.hit_ratio, s.stale_fraction, s.mean_age, s.max_age, s.stale_bytes_share]
      for s in run.snapshots],
 )
 
@@ -169,9 +169,11 @@ plots.show(fig)
 
 # %%
 first, last = run.snapshots[0], run.snapshots[-1]
-print(f"last 5 s: hit ratio {last.hits / last.reads:.1%}, stale reads {last.stale_fraction:.1%}")
-print(f"first 5 s: hit ratio {first.hits / first.reads:.1%}, stale reads {first.stale_fraction:.1%}")
-assert last.hits / last.reads > 0.99 and first.stale_fraction < 0.5 < 0.8 < last.stale_fraction
+print(f"last 5 s: hit ratio {last.hit_ratio:.1%}, stale reads {last.stale_fraction:.1%}")
+print(f"first 5 s: hit ratio {first.hit_ratio:.1%}, stale reads {first.stale_fraction:.1%}")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert last.hit_ratio > 0.99 and first.stale_fraction < 0.5 < 0.8 < last.stale_fraction
 
 # %% [markdown]
 # By the end almost every read is a hit, and most of those hits are wrong. A cache with no
@@ -179,8 +181,10 @@ assert last.hits / last.reads > 0.99 and first.stale_fraction < 0.5 < 0.8 < last
 # read per item, the first miss, and none after that, however often the item changed:
 
 # %%
+truth.reads, len(truth)
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
 assert truth.reads == len(truth)
-truth.reads
 
 # %% [markdown]
 # Why does it only get worse? A cached copy becomes stale the first time its key is written, and
@@ -192,7 +196,8 @@ truth.reads
 #
 # Write `stale_key_share(r, ns, truth)`: the share of keys *in the cache* whose copy is out of
 # date, between 0 and 1. Walk the cache with `ns.scan()` (SCAN, never KEYS), read each copy with
-# `r.get`, and use `decode` and `truth.stale_since(name, version)`.
+# `r.get`, and use `decode` and `truth.stale_since(name, version)`. An empty cache (no key under
+# the namespace) has no stale keys: return `0.0` for it.
 #
 # <details><summary>Hint</summary>
 #
@@ -218,7 +223,10 @@ def stale_key_share(r, ns, truth):
 
 
 # %% [markdown]
-# The check runs your function on a small cache it builds itself, with a known answer:
+# The check runs your function on three caches it builds itself: a small example with a known
+# answer, a random one you have not seen, and an empty one. Each also holds keys that are not this
+# cache's business: another application's keys on the same server, and records of the source of
+# truth that were never cached.
 
 # %%
 from entropy_lab.checks import check_stale_key_share

@@ -1,5 +1,4 @@
 import entropy_lab as lab
-from entropy_lab.checks import check_stale_key_share
 from entropy_lab.decay import request_stream, run_decay, value_size
 from entropy_lab.truth import SourceOfTruth
 
@@ -26,10 +25,3 @@ def test_disorder_grows_without_defence(fake_mode):
     stale = run.column("stale_fraction")
     assert stale[0] < stale[-1]
     assert run.snapshots[-1].max_age > 15
-
-
-def test_stale_key_share_check_catches_wrong_answers():
-    assert not check_stale_key_share(lambda r, ns, truth: None)
-    assert not check_stale_key_share(lambda r, ns, truth: 0.4)
-    assert not check_stale_key_share(lambda r, ns, truth: 1 / 0)
-    assert check_stale_key_share(lambda r, ns, truth: 0.5)

@@ -1,7 +1,14 @@
-"""Self-checks for notebook 06 (budget your cache's entropy)."""
+"""Self-checks for notebook 06 (budget your cache's entropy).
+
+`check_budget_config` judges a configuration on eight workloads (`CAPSTONE_SEEDS`: the
+notebook's own and seven more days of the same kind of traffic), not on the one the notebook
+shows, so a configuration tuned to one lucky workload fails. Rates (stale reads, hit ratio)
+are judged on their mean, peaks (source peak, memory) on the worst workload, energy on its
+mean; the verdict shows the mean and the worst of each.
+"""
 from __future__ import annotations
 
-from ..budget import CAPSTONE_SLO, ENERGY_BUDGET, BudgetConfig, run, validate
+from ..budget import CAPSTONE_SEEDS, CAPSTONE_SLO, ENERGY_BUDGET, BudgetConfig, run_seeds, validate
 from ..errors import LabError
 from . import Verdict, verdict
 
@@ -15,7 +22,7 @@ _ENERGY_HINTS = {
 
 
 def check_budget_config(config) -> Verdict:
-    """`config` (a BudgetConfig) must meet CAPSTONE_SLO on the default workload within ENERGY_BUDGET."""
+    """`config` (a BudgetConfig) must meet CAPSTONE_SLO on the CAPSTONE_SEEDS workloads within ENERGY_BUDGET."""
     if config is None or config is Ellipsis:
         return verdict(False, "no configuration yet.", "set my_config = BudgetConfig(ttl=..., invalidation=..., ...).")
     if not isinstance(config, BudgetConfig):
@@ -25,17 +32,27 @@ def check_budget_config(config) -> Verdict:
         validate(config)
     except LabError as exc:
         return verdict(False, f"that configuration is not valid: {exc}", "fix that one knob and run the check again.")
-    result = run(config)
-    energy = result.energy()
-    misses = CAPSTONE_SLO.misses(result)
+    runs = run_seeds(config)
+    n = len(CAPSTONE_SEEDS)
+    misses = CAPSTONE_SLO.misses_over(runs)
     if misses:
         missed = "; ".join(f"{name} {measured}" for name, measured, _ in misses)
-        return verdict(False, f"misses {len(misses)} of the 4 objectives: {missed}.", misses[0][2])
+        default_ok = CAPSTONE_SLO.met(runs.results[0])
+        if default_ok:
+            return verdict(False, f"it meets every objective on the notebook's workload, but over {n} workloads "
+                                  f"like it, it misses {len(misses)}: {missed}.",
+                           "an objective is a promise for every day's traffic, not for one lucky run: leave "
+                           "margin. " + misses[0][2])
+        return verdict(False, f"over {n} workloads it misses {len(misses)} of the 4 objectives: {missed}.",
+                       misses[0][2])
+    energy, worst = runs.mean("energy"), runs.worst("energy")
     if energy > ENERGY_BUDGET:
-        items = result.energy_items()
+        items = {name: sum(r.energy_items()[name] for r in runs.results) / n for name in runs.results[0].energy_items()}
         biggest = max(items, key=items.get)
-        return verdict(False, f"meets every objective, but spends {energy:.1f} units/s; the budget is "
-                              f"{ENERGY_BUDGET:g}.", _ENERGY_HINTS[biggest])
-    return verdict(True, f"meets every objective (stale reads {result.stale_fraction:.2%}, hit ratio "
-                         f"{result.hit_ratio:.1%}, source peak {result.source_peak}/s, memory "
-                         f"{result.memory_mb:.1f} MB) for {energy:.1f} units/s, within the budget of {ENERGY_BUDGET:g}.")
+        return verdict(False, f"meets every objective on all {n} workloads, but spends {energy:.1f} units/s on "
+                              f"average (worst {worst:.1f}); the budget is {ENERGY_BUDGET:g}.", _ENERGY_HINTS[biggest])
+    return verdict(True, f"meets every objective on all {n} workloads: stale reads {runs.mean('stale_fraction'):.2%} "
+                         f"on average (worst {runs.worst('stale_fraction'):.2%}), hit ratio "
+                         f"{runs.mean('hit_ratio'):.1%} (worst {runs.worst('hit_ratio'):.1%}), source peak at most "
+                         f"{runs.worst('source_peak')}/s, memory {runs.worst('memory_mb'):.1f} MB, for "
+                         f"{energy:.1f} units/s on average (worst {worst:.1f}), within the budget of {ENERGY_BUDGET:g}.")
