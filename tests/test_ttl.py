@@ -8,7 +8,6 @@ import redis
 
 import entropy_lab as lab
 from entropy_lab import ttl
-from entropy_lab.checks import check_jitter, check_ttl_choice
 from entropy_lab.clock import VirtualClock
 from entropy_lab.twin import TwinServer, fake_client
 
@@ -154,14 +153,6 @@ def test_feasible_ttls_filters_on_both_targets():
     assert ttl.feasible_ttls([a, b, c]) == [5]
 
 
-def test_ttl_check_accepts_a_good_ttl_and_explains_bad_ones():
-    assert check_ttl_choice(10)
-    short, long_, none = check_ttl_choice(1), check_ttl_choice(120), check_ttl_choice(None)
-    assert not short and "larger" in short.hint
-    assert not long_ and "smaller" in long_.hint
-    assert not none and not check_ttl_choice(-3) and not check_ttl_choice("10")
-
-
 # ---- the stampede ---------------------------------------------------------------------------------
 
 SMALL = ttl.StampedeWorkload(n_keys=80, read_rate=80, seconds=30, ttl=10)
@@ -213,16 +204,6 @@ def test_stampede_and_sweep_are_identical_on_a_real_redis(redis_url):
     stream = ttl.catalogue_stream(n_keys=30, seconds=60, read_rate=30, change_every=60, seed=5)
     assert ttl.run_ttl(real, ns_real, stream, 4) == ttl.run_ttl(client, ns, stream, 4)
     ns_real.reset()
-
-
-def test_jitter_check_catches_common_mistakes():
-    assert not check_jitter(lambda base, rng: None)
-    assert not check_jitter(lambda base, rng: base)
-    assert not check_jitter(lambda base, rng: base * random.uniform(0.8, 1.2))
-    assert not check_jitter(lambda base, rng: base * rng.uniform(0.1, 3))
-    assert not check_jitter(lambda base, rng: 1 / 0)
-    assert not check_jitter(functools.partial(ttl.jittered_ttl, spread=0.02))
-    assert check_jitter(ttl.jittered_ttl)
 
 
 def test_checks_use_the_notebooks_workloads():
