@@ -4,8 +4,8 @@ Small pieces, each testable without a kernel:
 
 - Messages: `format_message` / `parse_message` for ``invalidate:<key>``, ``update:<key>`` and
   ``refresh_all:<prefix>`` (keys and prefixes may contain colons), `apply_message` (the reference
-  subscriber handler) and `article_parse` (the popular article's ``split(':')``, kept to show how
-  it breaks).
+  subscriber handler) and `article_on_message` (the popular article's subscriber, kept to show
+  which keys it silently skips).
 - `Service`: one app instance with an in-process L1 (`L1`) in front of the shared Redis, in front
   of the source of truth (`entropy_lab.truth.SourceOfTruth`).
 - `Publisher` and `Subscriber`: pub/sub, the subscriber on its own connection and (optionally) its
@@ -24,8 +24,10 @@ otherwise), so the harness gives the same numbers on the fake and on a real Redi
 """
 from __future__ import annotations
 
+import importlib
 import json
 import random
+import secrets
 import re
 import threading
 import time
@@ -41,6 +43,8 @@ from .namespaces import Namespace
 from .truth import Record, SourceOfTruth
 
 KINDS = ("invalidate", "update", "refresh_all")
+# One token per Python process (kernel), for names that must not collide between two kernels
+_KERNEL = getattr(importlib.import_module(".namespaces", __package__), "KERNEL", None) or secrets.token_hex(3)
 
 # ---------------------------------------------------------------------------------------------
 # Messages
@@ -64,10 +68,37 @@ def parse_message(text: str) -> tuple[str, str]:
     return kind, target
 
 
-def article_parse(text: str) -> tuple[str, str]:
-    """The popular article's parser, kept to show its defect: ``action, key = text.split(':')``."""
-    action, key = text.split(":")
-    return action, key
+def article_on_message(r: redis.Redis, data: str) -> None:
+    """The article's subscriber, one message at a time, as printed in the article.
+
+    Two changes, so it runs here: it takes the message text (the article decodes
+    ``message['data']`` from bytes first) and prints keys as the str they are (``decode_responses``
+    clients; the article calls ``key.decode()``). Like the article, it deletes keys in Redis, so
+    run it only on a server you own (`entropy_lab.sandbox()`).
+    """
+    print(f"Received invalidation message: '{data}'")
+
+    if data.startswith("invalidate:"):
+        # Example: "invalidate:user:42" -> key_to_invalidate = "user:42"
+        parts = data.split(":")
+        if len(parts) == 3:
+            key_to_invalidate = f"{parts[1]}:{parts[2]}"
+            r.delete(key_to_invalidate)
+            print(f"  --> Deleted key: '{key_to_invalidate}'")
+    elif data.startswith("update:"):
+        # For updates, you might re-fetch and set
+        parts = data.split(":")
+        if len(parts) == 3:
+            key_to_update = f"{parts[1]}:{parts[2]}"
+            print(f"  --> Received update signal for '{key_to_update}'. Would refresh from source.")
+    elif data == "refresh_all:news":
+        print("  --> Received global news refresh. Clearing all 'news:item:*' keys.")
+        # Use SCAN for large sets to avoid blocking
+        for key in r.scan_iter("news:item:*"):
+            r.delete(key)
+            print(f"    Deleted news key: {key}")
+    else:
+        print(f"  --> Unrecognized invalidation command: {data}")
 
 
 Fetch = Callable[[str], "str | None"]
@@ -493,10 +524,31 @@ class Cleared:
     round_trips: int
 
 
+def lab_keyspace(client: redis.Redis) -> str:
+    """The part of a server's keyspace the lab may clear: everything on a server it owns (""), and
+    only this learner's keys (`entropy-lab:<learner>:`, or `entropy-lab:` without learner ids) on a
+    server it did not start."""
+    if backends.backend_of(client) != "live":
+        return ""
+    try:
+        from .namespaces import learner_id, learner_prefix
+    except ImportError:  # namespaces without learner ids: the lab's root prefix
+        from .namespaces import ROOT
+        return f"{ROOT}:"
+    return learner_prefix(learner_id(client))
+
+
 def clear_prefix(client: redis.Redis, prefix: str, count: int = 500) -> Cleared:
-    """UNLINK every key that starts with `prefix`, found by SCAN in batches (never KEYS)."""
+    """UNLINK every key that starts with `prefix`, found by SCAN in batches (never KEYS).
+
+    On a server the lab did not start, only a prefix inside the lab's own keys is allowed.
+    """
     if not prefix:
         raise LabError("refusing to clear an empty prefix: that is every key on the server.")
+    allowed = lab_keyspace(client)
+    if not prefix.startswith(allowed):
+        raise LabError(f"The lab clears only its own keys on a server it did not start: {prefix!r} is outside "
+                       f"{allowed!r}; use ns.key(...) to build the prefix, or a lab.sandbox().")
     cursor, deleted, calls, unlinks = 0, 0, 0, 0
     while True:
         cursor, batch = client.scan(cursor, match=glob_escape(prefix) + "*", count=count)
@@ -572,7 +624,10 @@ class LogReader:
     def __init__(self, service: Service, log: InvalidationLog, group: str | None = None,
                  consumer: str = "1", start: str = "$") -> None:
         self.service, self.log = service, log
-        self.group, self.consumer = group or service.name, consumer
+        # On a server the lab did not start, two kernels of one learner must not share a group (a
+        # group hands each entry to ONE of its consumers): the group name carries this kernel's token.
+        suffix = f"@{_KERNEL}" if backends.backend_of(service.client) == "live" else ""
+        self.group, self.consumer = (group or service.name) + suffix, consumer
         self.applied = 0
         self.round_trips = 0
         try:
@@ -581,21 +636,23 @@ class LogReader:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def catch_up(self, count: int = 100, pending: bool = False) -> int:
+    def catch_up(self, count: int = 100, pending: bool = False, limit: int | None = None) -> int:
         """Apply and acknowledge every new entry (">"); returns how many were applied.
 
         `pending=True` (when an instance comes back): first its own pending entries, delivered
         before but never acknowledged because it crashed mid-way, read with ID 0.
+        `limit`: apply at most that many new entries (the oldest first).
         """
         done = self._drain("0", count) if pending else 0
-        done += self._drain(">", count)
+        done += self._drain(">", count, limit)
         self.applied += done
         return done
 
-    def _drain(self, start: str, count: int) -> int:
+    def _drain(self, start: str, count: int, limit: int | None = None) -> int:
         done, position = 0, start
-        while True:
-            reply = self.service.client.xreadgroup(self.group, self.consumer, {self.log.key: position}, count=count)
+        while limit is None or done < limit:
+            want = count if limit is None else min(count, limit - done)
+            reply = self.service.client.xreadgroup(self.group, self.consumer, {self.log.key: position}, count=want)
             self.round_trips += 1
             entries = reply[0][1] if reply else []
             for _, fields in entries:
@@ -605,10 +662,11 @@ class LogReader:
                 self.service.client.xack(self.log.key, self.group, *[entry_id for entry_id, _ in entries])
                 self.round_trips += 1
                 done += len(entries)
-            if len(entries) < count:
+            if len(entries) < want:
                 return done
             if start != ">":
                 position = entries[-1][0]
+        return done
 
     def pending(self) -> int:
         """Entries delivered to this group but not yet acknowledged."""
@@ -808,6 +866,8 @@ class Outcome:
     lost: int = 0                 # deliveries that never reached a subscriber
     round_trips: int = 0          # Redis round trips of the whole run
     source_reads: int = 0         # load on the source of truth
+    in_flight: list[float] = field(default_factory=list)  # times of stale L1 reads served while the
+                                  # invalidation was still on its way (younger than the delivery delay)
     timeline: list[tuple[float, bool]] = field(default_factory=list)   # (t, stale) per read
 
     @property
@@ -826,11 +886,14 @@ class Scenario:
     services: int = 2
     outage: tuple[float, float] | None = (6.0, 12.0)   # the last service hears nothing in [start, end)
     fill_delay: float = 0.25                     # a miss reads the truth, fills this much later
+    delivery_delay: float = 0.05                 # model: an invalidation reaches each L1 this much later
     seed: int = 3
 
     def __post_init__(self) -> None:
         if self.services < 1:
             raise LabError(f"A scenario needs at least one instance, not services={self.services}.")
+        if self.delivery_delay < 0 or self.fill_delay < 0:
+            raise LabError("Delays are seconds, 0 or more: delivery_delay=0 delivers at once.")
         if self.outage is not None and not self.outage[0] < self.outage[1]:
             raise LabError(f"An outage is (start, end) with start < end, not {self.outage}; use None for no outage.")
 
@@ -860,13 +923,22 @@ class Scenario:
                               write_share=self.write_share, seed=self.seed)
 
 
+def _private(ns: Namespace, *parts: object) -> str:
+    """A name only this kernel uses (`ns.private` when the namespace has it, else `ns.key`)."""
+    private = getattr(ns, "private", None)
+    return private(*parts) if private is not None else ns.key(*parts)
+
+
 def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenario: Scenario = Scenario()) -> Outcome:
     """Replay the scenario's traffic through `scenario.services` services using `strategy`.
 
     Every read is served by the service chosen by a seeded coin; a miss reads the truth at once
-    but fills the caches `fill_delay` later (a slow query: the race window). The last service is
-    cut off from invalidations during the outage (pub/sub: its connection is closed and reopened;
-    stream: it reads nothing until the outage ends, then catches up).
+    but fills the caches `fill_delay` later (a slow query: the race window). A write fixes Redis
+    and publishes at once; each instance applies the message `delivery_delay` later (a modelled
+    delay: pub/sub messages wait in the subscriber's connection, stream entries in the log). The
+    last service is cut off from invalidations during the outage (pub/sub: its connection is
+    closed, losing what was published or still in flight, and reopened; stream: it reads nothing
+    until the outage ends, then catches up).
     """
     ns.reset()
     stream_time = [0.0]
@@ -877,8 +949,8 @@ def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenari
     fill = versioned_fill if strategy.versioned else plain_fill
     services = [Service(f"svc{i}", client, ns, truth, ttl=strategy.ttl, fill=fill, now=now)
                 for i in range(scenario.services)]
-    channel = ns.key("channel", "invalidations")
-    log = InvalidationLog(client, ns.key("log", "invalidations")) if strategy.transport == "stream" else None
+    channel = _private(ns, "channel", "invalidations")
+    log = InvalidationLog(client, _private(ns, "log", "invalidations")) if strategy.transport == "stream" else None
     publisher = Publisher(client, channel if strategy.transport == "pubsub" else None, log, strategy.versioned)
     subscribers: list[Subscriber] = []
     readers: list[LogReader] = []
@@ -888,55 +960,91 @@ def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenari
         readers = [LogReader(s, log) for s in services]
     rng = random.Random(scenario.seed)
     outcome = Outcome(strategy.name)
-    pending: list[tuple[float, int, Service, str, Record]] = []  # (due, order, service, name, record)
+    cut = scenario.cut_off
+    # Events between requests, in time order; ties: fills, then deliveries, then the outage's edges
+    FILL, DELIVER, CUT, RESTORE = 0, 1, 2, 3
+    events: list[tuple[float, int, int, tuple]] = []
     order = 0
-    start, end = scenario.outage or (float("inf"), float("inf"))
+
+    def schedule(at: float, kind: int, payload_: tuple) -> None:
+        nonlocal order
+        events.append((at, kind, order, payload_))
+        order += 1
+
+    if scenario.outage is not None and strategy.transport is not None:
+        schedule(scenario.outage[0], CUT, ())
+        schedule(scenario.outage[1], RESTORE, ())
     cut_off = False
+    epoch = [0] * scenario.services      # a pub/sub reconnect loses what was in flight
+    in_flight = [0] * scenario.services
+    owed = [0] * scenario.services       # stream entries each reader should have read by now
+
+    def run_events(until: float) -> None:
+        nonlocal events, cut_off
+        due = sorted(e for e in events if e[0] <= until)
+        events = [e for e in events if e[0] > until]
+        for at, kind, _, data in due:
+            stream_time[0] = at
+            if kind == FILL:
+                service, name, record = data
+                service.fill(name, record, at)
+            elif kind == DELIVER:
+                i, sent_epoch = data
+                if subscribers:
+                    if sent_epoch == epoch[i] and subscribers[i].running:
+                        subscribers[i].pump(1)
+                        in_flight[i] -= 1
+                else:
+                    owed[i] += 1
+                    if not (cut_off and i == cut) and owed[i] > readers[i].applied:
+                        readers[i].catch_up(limit=owed[i] - readers[i].applied)
+            elif kind == CUT:
+                cut_off = True
+                if subscribers:
+                    subscribers[cut].stop()
+                    outcome.lost += in_flight[cut]
+                    in_flight[cut] = 0
+                    epoch[cut] += 1
+            elif kind == RESTORE:
+                cut_off = False
+                if subscribers:
+                    subscribers[cut].start(thread=False)
+                if readers:
+                    readers[cut].catch_up(pending=True)
+
     try:
         for request in scenario.requests():
             t = request.at
-            due = [p for p in pending if p[0] <= t]
-            pending = [p for p in pending if p[0] > t]
-            for when, _, service, name, record in sorted(due, key=lambda p: (p[0], p[1])):
-                stream_time[0] = when
-                service.fill(name, record, when)
+            run_events(t)
             stream_time[0] = t
-            if not cut_off and start <= t < end:
-                cut_off = True
-                if subscribers:
-                    subscribers[scenario.cut_off].stop()
-            if cut_off and t >= end:
-                cut_off = False
-                if subscribers:
-                    subscribers[scenario.cut_off].start(thread=False)
-                if readers:
-                    readers[scenario.cut_off].catch_up(pending=True)
             service = services[rng.randrange(len(services))]
             if request.op == "read":
                 served = service.lookup(request.key, t)
                 if served is None:
                     record = truth.read(request.key)
-                    pending.append((t + scenario.fill_delay, order, service, request.key, record))
-                    order += 1
+                    schedule(t + scenario.fill_delay, FILL, (service, request.key, record))
                     served = Read(record.value, "truth", record.version, False, 0.0)
                 outcome.reads += 1
                 outcome.stale_reads += served.stale
                 outcome.worst_age = max(outcome.worst_age, served.age)
                 outcome.timeline.append((t, served.stale))
+                if strategy.transport is not None and served.stale and served.source == "l1" \
+                        and served.age < scenario.delivery_delay and not (cut_off and services.index(service) == cut):
+                    outcome.in_flight.append(t)
             else:
                 current = truth.peek(request.key)
                 record = truth.write(request.key, payload(request.key, current.version + 1), t)
                 if strategy.transport is None:
                     continue
                 publisher.invalidate(ns.key(request.key), record.version)
-                listening = [s for s in subscribers if s.running]
-                for sub in listening:
-                    sub.pump(1)
-                for i, reader in enumerate(readers):
-                    if not (cut_off and i == scenario.cut_off):
-                        reader.catch_up()
-                if strategy.transport == "pubsub":
-                    outcome.lost += len(subscribers) - len(listening)
+                for i in range(scenario.services):
+                    if subscribers and not subscribers[i].running:
+                        outcome.lost += 1      # not connected when it was published
+                        continue
+                    if subscribers:
+                        in_flight[i] += 1
+                    schedule(t + scenario.delivery_delay, DELIVER, (i, epoch[i]))
+        run_events(float("inf"))
     finally:
         for sub in subscribers:
             sub.stop()
