@@ -354,3 +354,13 @@ def test_readme_binder_badge_opens_notebook_00():
         notebook = target.removeprefix("lab/tree/")
         assert notebook.endswith(".ipynb") and (ROOT / notebook).exists(), f"{link} opens {target!r}, not a notebook"
         assert Path(notebook).name.startswith("00_"), f"the badge should open notebook 00, not {notebook}"
+        assert notebook.startswith("workshop/learner/"), f"the badge must open the learner copy, not {notebook}"
+
+
+def test_every_link_a_learner_is_given_opens_a_learner_copy():
+    """The quick start and BEFORE.md open workshop/learner/ (no solutions); notebooks/ is for after."""
+    for page in ("README.md", "workshop/BEFORE.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        opened = re.findall(r"jupyter lab (\S+\.ipynb)", text) + re.findall(r"lab/tree/(\S+?\.ipynb)", text)
+        assert opened, f"{page} opens no notebook"
+        assert all(p.startswith("workshop/learner/") for p in opened), f"{page} opens {opened}"
