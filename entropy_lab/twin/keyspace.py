@@ -89,6 +89,7 @@ class Keyspace:
         self.client_bytes = client_bytes
         self.clients = 1
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns the cron's expire cycle off
+        self.buffer_bytes = 0  # clients' query/reply buffers (the served twin measures them)
         self.data = 0        # entries, keys, values and expires entries
         self.tables = 0      # bucket arrays (current and still-rehashing ones)
         self.peak = 0
@@ -101,7 +102,8 @@ class Keyspace:
 
     # ---- memory ---------------------------------------------------------------------------
     def used_memory(self) -> int:
-        return self.startup_bytes + self.clients * self.client_bytes + self.data + self.tables
+        return (self.startup_bytes + self.clients * self.client_bytes + self.data + self.tables
+                + self.buffer_bytes)
 
     def note_peak(self) -> int:
         used = self.used_memory()

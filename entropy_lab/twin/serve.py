@@ -59,8 +59,6 @@ _ERROR_REWRITES = (
     (re.compile(r"^ERR Wrong number of args calling Redis command from script$"),
      "ERR wrong number of arguments for '{cmd}' command"),
     (re.compile(r"^ERR invalid expire time in (\w+)$"), r"ERR invalid expire time in '\1' command"),
-    (re.compile(r"^ERR GT and LT options at the same time are not compatible$"),
-     "ERR NX and XX, GT or LT options at the same time are not compatible"),
 )
 _CONTAINERS = frozenset(name.split(" ")[0] for name in list(SUPPORTED_COMMANDS) + list(TWIN_COMMANDS)
                         if " " in name)
@@ -426,13 +424,96 @@ class ServedSocket(TwinSocket):
         if when > LLONG_MAX - int(self._db.time * 1000):
             raise error
 
+    @staticmethod
+    def _expire_flags(args: tuple[bytes, ...]) -> None:
+        flags = {a.lower() for a in args}
+        if b"gt" in flags and b"lt" in flags and b"nx" not in flags:
+            raise SimpleError("ERR GT and LT options at the same time are not compatible")
+
     def expire(self, key: Any, seconds: int, *args: bytes) -> int:
         self._relative_expire(seconds, True, "expire")
+        self._expire_flags(args)
         return super().expire(key, seconds, *args)
 
     def pexpire(self, key: Any, ms: int, *args: bytes) -> int:
         self._relative_expire(ms, False, "pexpire")
+        self._expire_flags(args)
         return super().pexpire(key, ms, *args)
+
+    def expireat(self, key: Any, timestamp: int, *args: bytes) -> int:
+        self._expire_flags(args)
+        return super().expireat(key, timestamp, *args)
+
+    def pexpireat(self, key: Any, ms: int, *args: bytes) -> int:
+        self._expire_flags(args)
+        return super().pexpireat(key, ms, *args)
+
+    def lcs(self, k1: Any, k2: Any, *args: bytes) -> Any:
+        """t_string.c lcsCommand, including the order and shape of the IDX ranges."""
+        from fakeredis._command_args_parsing import extract_args
+        (idx, length, minmatchlen, withmatchlen), _ = extract_args(
+            args, ("idx", "len", "+minmatchlen", "withmatchlen"))
+        if idx and length:
+            raise SimpleError("ERR If you want both the length and indexes, please just use IDX.")
+        a, b = k1.value or b"", k2.value or b""
+        alen, blen = len(a), len(b)
+        table = [[0] * (blen + 1) for _ in range(alen + 1)]
+        for i in range(1, alen + 1):
+            row, prev = table[i], table[i - 1]
+            ai = a[i - 1]
+            for j in range(1, blen + 1):
+                row[j] = prev[j - 1] + 1 if ai == b[j - 1] else max(prev[j], row[j - 1])
+        total = table[alen][blen]
+        if length:
+            return total
+        result = bytearray(total)
+        matches: list[Any] = []
+        minmatchlen = minmatchlen or 0
+        k = total
+        a_start, a_end, b_start, b_end = alen, 0, 0, 0
+        i, j = alen, blen
+        while i > 0 and j > 0:
+            emit = False
+            if a[i - 1] == b[j - 1]:
+                result[k - 1] = a[i - 1]
+                if a_start == alen:
+                    a_start = a_end = i - 1
+                    b_start = b_end = j - 1
+                elif a_start == i and b_start == j:
+                    a_start -= 1
+                    b_start -= 1
+                else:
+                    emit = True
+                if a_start == 0 or b_start == 0:
+                    emit = True
+                k, i, j = k - 1, i - 1, j - 1
+            else:
+                if table[i - 1][j] > table[i][j - 1]:
+                    i -= 1
+                else:
+                    j -= 1
+                if a_start != alen:
+                    emit = True
+            if emit:
+                match_len = a_end - a_start + 1
+                if minmatchlen == 0 or match_len >= minmatchlen:
+                    entry: list[Any] = [[a_start, a_end], [b_start, b_end]]
+                    if withmatchlen:
+                        entry.append(match_len)
+                    matches.append(entry)
+                a_start = alen
+        if idx:
+            if self._client_info.protocol_version == 3:
+                return {b"matches": matches, b"len": total}
+            return [b"matches", matches, b"len", total]
+        return bytes(result)
+
+    def _twin_object(self, *args: bytes) -> Any:
+        result = super()._twin_object(*args)
+        cfg = self._server.ks.config
+        if result == 2147483647 and cfg.maxmemory and cfg.kind in ("lru", "lfu"):
+            return 1  # object.c: no shared integers when an LRU/LFU limit is set
+        return result
 
     def mset(self, *args: Any) -> SimpleString:
         if len(args) % 2:
@@ -453,6 +534,11 @@ class ServedSocket(TwinSocket):
                               "default user. Are you sure your configuration is correct?")
         if (len(args) == 1 or args[0] == b"default") and (not required or args[-1] == required.encode()):
             self._client.authenticated = True
+            self._client_info["user"] = "default"
+            return OK
+        if len(args) == 2 and self._check_user_password(args[0], args[1]):  # ACL SETUSER users
+            self._client.authenticated = True
+            self._client_info["user"] = args[0].decode()
             return OK
         raise SimpleError("WRONGPASS invalid username-password pair or user is disabled.")
 
@@ -470,10 +556,12 @@ class ServedSocket(TwinSocket):
                            started=server.started, port=server.port, extra=extra)
         blocked = sum(1 for sock in server.sockets if getattr(sock, "_blocked", False))
         text = text.replace("blocked_clients:0\r\n", f"blocked_clients:{blocked}\r\n")
+        text = text.replace("evicted_clients:0\r\n", f"evicted_clients:{self._client.server.evicted_clients}\r\n")
         return text.encode()
 
     def _twin_config_resetstat(self) -> SimpleString:
         self._stats.reset()
+        self._client.server.evicted_clients = 0
         return super()._twin_config_resetstat()
 
     def debug(self, args: list[bytes]) -> Any:
@@ -524,6 +612,8 @@ class ServedSocket(TwinSocket):
         self._ran = True
         name = sig.name.replace(" ", "|")
         top = self._twin_depth == 0
+        if top:
+            self._client.server.client_memory()
         start = time.perf_counter()
         try:
             result = super()._run_command(func, sig, args, from_script)
@@ -566,7 +656,11 @@ class ClientHandler(socketserver.BaseRequestHandler):
         self.wake_w.setblocking(False)
         self.thread = threading.current_thread()
         self.inbuf = bytearray()
+        self._mb_count = 0
+        self._mb_fields: list[bytes] = []
+        self._partial_bytes = 0
         self.close_after_reply = False
+        self.evicted = False
         twin = self.server.fake_server
         host, port = self.sock.getpeername()[:2]
         lhost, lport = self.sock.getsockname()[:2]
@@ -575,6 +669,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
             client_info={"addr": f"{host}:{port}", "laddr": f"{lhost}:{lport}", "fd": self.sock.fileno(),
                          "resp": 2})
         self.authenticated = not twin.twin_config.values.get("requirepass")
+        self.server.handlers.add(self)
 
     # ---- output -----------------------------------------------------------------------------
     def queue_output(self, data: bytes) -> None:
@@ -601,7 +696,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
         shutdown = self.server.shutdown_event
         sock = self.sock
         try:
-            while not shutdown.is_set():
+            while not shutdown.is_set() and not self.evicted:
                 with self.out_lock:
                     pending = bool(self.out)
                 if self.close_after_reply and not pending:
@@ -629,6 +724,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
             pass
 
     def finish(self) -> None:
+        self.server.handlers.discard(self)
         self.fake.drop()
         for s in (self.wake_r, self.wake_w):
             s.close()
@@ -639,7 +735,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
         pos = 0
         try:
             while pos < len(buf) and not self.close_after_reply:
-                if buf[pos] == ord("*"):
+                if self._mb_count or buf[pos] == ord("*"):
                     parsed = self._parse_multibulk(buf, pos)
                 else:
                     parsed = self._parse_inline(buf, pos)
@@ -651,6 +747,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
         except ProtocolError as exc:
             self.queue_output(b"-ERR " + _clean(str(exc)) + b"\r\n")
             self.close_after_reply = True
+            self._mb_count, self._mb_fields = 0, []
             pos = len(buf)
         del buf[:pos]
 
@@ -667,31 +764,34 @@ class ClientHandler(socketserver.BaseRequestHandler):
         return newline + 1, args
 
     def _parse_multibulk(self, buf: bytearray, pos: int) -> tuple[int, list[bytes]] | None:
-        cr = buf.find(b"\r", pos)
-        if cr < 0:
-            if len(buf) - pos > PROTO_INLINE_MAX_SIZE:
-                raise ProtocolError("Protocol error: too big mbulk count string")
-            return None
-        if cr > len(buf) - 2:
-            return None
-        count = string2ll(bytes(buf[pos + 1:cr]))
-        if count is None or count > INT_MAX:
-            raise ProtocolError("Protocol error: invalid multibulk length")
-        if count > 10 and not self.authenticated:
-            raise ProtocolError("Protocol error: unauthenticated multibulk length")
-        pos = cr + 2
-        if count <= 0:
-            return pos, []
-        fields: list[bytes] = []
-        max_bulk = int(self.server.fake_server.twin_config.values.get("proto-max-bulk-len", PROTO_MAX_BULK_LEN))
-        while len(fields) < count:
+        """One RESP command; a partial one keeps its parsed arguments (no re-parsing)."""
+        if not self._mb_count:
             cr = buf.find(b"\r", pos)
             if cr < 0:
                 if len(buf) - pos > PROTO_INLINE_MAX_SIZE:
-                    raise ProtocolError("Protocol error: too big bulk count string")
+                    raise ProtocolError("Protocol error: too big mbulk count string")
                 return None
             if cr > len(buf) - 2:
                 return None
+            count = string2ll(bytes(buf[pos + 1:cr]))
+            if count is None or count > INT_MAX:
+                raise ProtocolError("Protocol error: invalid multibulk length")
+            if count > 10 and not self.authenticated:
+                raise ProtocolError("Protocol error: unauthenticated multibulk length")
+            pos = cr + 2
+            if count <= 0:
+                return pos, []
+            self._mb_count, self._mb_fields = count, []
+        fields = self._mb_fields
+        max_bulk = int(self.server.fake_server.twin_config.values.get("proto-max-bulk-len", PROTO_MAX_BULK_LEN))
+        while len(fields) < self._mb_count:
+            cr = buf.find(b"\r", pos, pos + PROTO_INLINE_MAX_SIZE + 2)
+            if cr < 0:
+                if len(buf) - pos > PROTO_INLINE_MAX_SIZE:
+                    raise ProtocolError("Protocol error: too big bulk count string")
+                return self._partial(buf, pos)
+            if cr > len(buf) - 2:
+                return self._partial(buf, pos)
             if buf[pos] != ord("$"):
                 raise ProtocolError("Protocol error: expected '$', got '%s'" % chr(buf[pos]))
             length = string2ll(bytes(buf[pos + 1:cr]))
@@ -701,10 +801,31 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 raise ProtocolError("Protocol error: unauthenticated bulk length")
             start = cr + 2
             if len(buf) - start < length + 2:
-                return None  # wait for the rest (bounded by proto-max-bulk-len, like Redis)
+                return self._partial(buf, pos)  # wait for the rest (bounded by proto-max-bulk-len)
             fields.append(bytes(buf[start:start + length]))
             pos = start + length + 2
+        self._mb_count, self._mb_fields = 0, []
+        self._partial_bytes = 0
         return pos, fields
+
+    def _partial(self, buf: bytearray, pos: int) -> None:
+        del buf[:pos]  # the arguments parsed so far are kept in _mb_fields
+        self._partial_bytes = sum(len(f) for f in self._mb_fields)
+        return None
+
+    def memory(self) -> int:
+        """Bytes this client holds in buffers (query buffer, parsed arguments, replies)."""
+        return len(self.inbuf) + self._partial_bytes + len(self.out)
+
+    def evict(self) -> None:
+        """Client eviction (maxmemory-clients): drop the connection and its buffers."""
+        self.evicted = True
+        with self.out_lock:
+            self.out.clear()
+        try:
+            self.wake_w.send(b"x")
+        except OSError:
+            pass
 
     # ---- running a command (server.c processCommand, the checks before the command) ----------
     def _error(self, message: str, rejected: str | None = None) -> None:
@@ -779,6 +900,8 @@ class TwinTcpServer(socketserver.ThreadingTCPServer):
         self.fake_server = twin or TwinServer(clock=lab_clock.RealClock(), port=self.port)
         self.fake_server.twin_config.add_parameters(SERVED_PARAMETERS, SERVED_ALIASES)
         self.stats = ServedStats()
+        self.handlers: set[ClientHandler] = set()
+        self.evicted_clients = 0
         self._cron = threading.Thread(target=self._cron_loop, name="entropy-lab-twin-cron", daemon=True)
         self._cron.start()
 
@@ -791,7 +914,29 @@ class TwinTcpServer(socketserver.ThreadingTCPServer):
         twin = self.fake_server
         while not self.shutdown_event.wait(1.0 / max(1, twin.twin_config.hz)):
             with twin.lock:
+                self.client_memory()
                 twin.before_command()
+
+    def client_memory(self) -> None:
+        """Count clients' buffers in used_memory, and evict clients over maxmemory-clients
+        (biggest first, never CLIENT NO-EVICT ones), like Redis 7.0. Call with the lock held."""
+        twin = self.fake_server
+        handlers = [h for h in list(self.handlers) if not h.evicted]
+        sizes = {h: h.memory() for h in handlers}
+        limit = twin.twin_config.values.get("maxmemory-clients", 0)
+        total = sum(sizes.values())
+        if limit:
+            candidates = sorted((h for h in handlers if not h.fake._no_evict and sizes[h]),
+                                key=sizes.__getitem__, reverse=True)
+            evictable = sum(sizes[h] for h in candidates)
+            for h in candidates:
+                if evictable <= limit:
+                    break
+                h.evict()
+                self.evicted_clients += 1
+                evictable -= sizes[h]
+                total -= sizes[h]
+        twin.ks.buffer_bytes = total
 
     def shutdown(self) -> None:
         self.shutdown_event.set()
