@@ -283,3 +283,92 @@ def test_after_a_slow_tick_the_next_sample_waits_instead_of_catching_up():
     finally:
         lab.clock.use(lab.clock.virtual())
     assert mon.realigned(late, 1, 0.1) == late  # virtual time keeps its exact grid
+
+
+# --- INFO fields the twin does not model, measured on a real Redis ---------------------------
+
+@pytest.mark.redis_server
+def test_fragmentation_fields_on_a_real_server(fresh_redis_server):
+    """The shape of mon.MEASURED_FRAGMENTATION: on a near-empty server mem_fragmentation_ratio counts
+    the process baseline, allocator_frag_ratio does not; deleting half the keys makes real holes."""
+    client = fresh_redis_server.client()
+
+    def ratios():
+        info = client.info("memory")
+        return info["used_memory"], info["used_memory_rss"], info["mem_fragmentation_ratio"], info["allocator_frag_ratio"]
+
+    used, rss, frag, alloc = ratios()
+    assert frag > 3 and alloc < 1.5 and rss > used
+    pipe = client.pipeline(transaction=False)
+    for i in range(200_000):
+        pipe.set(f"k{i}", "x" * 100)
+    pipe.execute()
+    used, rss, frag, alloc = ratios()
+    assert used > 30 * mon.MiB and frag < 1.8 and alloc < 1.3
+    for start in range(0, 200_000, 20_000):
+        client.delete(*[f"k{i}" for i in range(start, start + 20_000, 2)])
+    half_used, half_rss, frag, alloc = ratios()
+    assert half_used < 0.7 * used and half_rss > 0.9 * rss  # the pages stay with the process
+    assert alloc > 1.3 and frag > 1.5
+
+
+@pytest.mark.redis_server
+def test_oom_refusals_in_info_and_in_the_workload(fresh_redis_server):
+    from entropy_lab import clock
+
+    client = fresh_redis_server.client()
+    previous = clock.active()
+    clock.use(clock.RealClock())
+    try:
+        snap = mon.snapshot(client)
+        assert snap["errorstat_OOM"] == 0 and snap["total_error_replies"] is not None  # absent = none yet
+        client.config_set("maxmemory", "1400kb")
+        client.config_set("maxmemory-policy", "noeviction")
+        series = mon.run(client, mon.Workload(session_ttl=None), ticks=20, name="oom")
+        after = mon.snapshot(client)
+    finally:
+        clock.use(previous)
+        client.close()
+    refused = round(sum(series.column("errors_per_s")) * mon.INTERVAL)
+    assert refused > 0 and after["errorstat_OOM"] >= refused
+    assert after["total_error_replies"] >= after["errorstat_OOM"]
+
+
+def test_oom_refusals_are_counted_on_the_twin_and_it_says_it_has_no_error_counters():
+    with lab.sandbox("fake", maxmemory="1500kb", maxmemory_policy="noeviction") as sb:
+        series = mon.run(sb, mon.Workload(session_ttl=None), ticks=30, name="oom")
+        snap = mon.snapshot(sb)
+    assert series.column("errors_per_s").max() > 0 and series.column("evicted_per_s").max() == 0
+    assert snap["total_error_replies"] is None and snap["errorstat_OOM"] is None
+    assert "not modelled" in repr(mon.explain(snap, ["total_error_replies", "errorstat_OOM"]))
+    assert run_fake(mon.Workload(), ticks=10).column("errors_per_s").max() == 0
+
+
+def test_expired_keys_wait_to_be_reclaimed_in_the_healthy_warm_up():
+    """The healthy run's early memory rise: Redis holds keys whose TTL has passed (active expiry lag)."""
+    at_whole_second()
+    series = run_fake(mon.Workload(), ticks=10)
+    keys, unexpired = series.column("keys"), series.column("unexpired_keys")
+    assert (keys[:4] == unexpired[:4]).all()  # before any TTL ends, every key is alive
+    assert (keys - unexpired).max() > 30  # then expired keys pile up
+    memory = series.column("used_memory_mib")
+    assert memory[6] > memory[4]  # and memory still rises while live keys fall
+    assert unexpired[6] < unexpired[4]
+
+
+def test_modelled_latency_is_labelled_in_tables():
+    series = run_fake(mon.Workload(), ticks=3)
+    assert series.latency_modelled and "latency_p99_ms (model)" in repr(series.table())
+    assert "(model)" not in repr(mon.Series(series.rows).table())
+
+
+def test_measured_fragmentation_table_says_its_source():
+    text = repr(mon.fragmentation_table())
+    assert text.count("measured: redis-server 7.0.15") == len(mon.MEASURED_FRAGMENTATION)
+
+
+def test_leak_at_starts_a_creep_mid_run():
+    series = run_fake(mon.Workload(leak_at=10), ticks=30)
+    healthy = run_fake(mon.Workload(), ticks=30)
+    assert series[-1]["expires"] < series[-1]["keys"] and healthy[-1]["expires"] == healthy[-1]["keys"]
+    assert series.column("used_memory_mib")[:10].tolist() == healthy.column("used_memory_mib")[:10].tolist()
