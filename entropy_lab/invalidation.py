@@ -24,6 +24,7 @@ otherwise), so the harness gives the same numbers on the fake and on a real Redi
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import random
@@ -896,6 +897,10 @@ class Scenario:
             raise LabError("Delays are seconds, 0 or more: delivery_delay=0 delivers at once.")
         if self.outage is not None and not self.outage[0] < self.outage[1]:
             raise LabError(f"An outage is (start, end) with start < end, not {self.outage}; use None for no outage.")
+
+    def replace(self, **changes) -> "Scenario":
+        """The same scenario with some fields changed, e.g. `scenario.replace(outage=None)`."""
+        return dataclasses.replace(self, **changes)
 
     @property
     def cut_off(self) -> int:
