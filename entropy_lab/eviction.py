@@ -49,7 +49,7 @@ class Policy:
 ALLKEYS_EMPTY = "writes fail with OOM (only with no keys at all)"
 
 POLICIES = (
-    Policy("noeviction", "none", "never evicts", "writes fail with OOM (the default)"),
+    Policy("noeviction", "none", "never evicts", "writes fail with OOM (the default policy)"),
     Policy("allkeys-lru", "every key", "least recently used (sampled)", ALLKEYS_EMPTY),
     Policy("allkeys-lfu", "every key", "least frequently used (sampled)", ALLKEYS_EMPTY),
     Policy("allkeys-random", "every key", "uniformly at random", ALLKEYS_EMPTY),
@@ -99,6 +99,18 @@ def wait(client: redis.Redis, seconds: float) -> None:
         getattr(owner, "clock", clock.virtual()).sleep(seconds)
     else:
         _time.sleep(seconds)
+
+
+SIMULATED = "simulated: the twin's trace simulator"
+TWIN_MODEL = "model: the twin of Redis 7.0"
+
+
+def source_of(client: redis.Redis) -> str:
+    """Where a number from `client` comes from, for a table column or a figure subtitle:
+    "model: the twin of Redis 7.0" in fake mode, "measured: Redis 7.0.15" on a real server."""
+    if backends.backend_of(client) == "fake":
+        return TWIN_MODEL
+    return f"measured: Redis {backends.server_version(client)}"
 
 
 def info_int(client: redis.Redis, field_name: str) -> int:
@@ -593,7 +605,7 @@ def plot_lfu_knobs(hits: Sequence[int], log_factor: int = 10, decay_time: int = 
     over idle minutes after the last of `hits` (`lfu-decay-time`). Returns (fig, axes)."""
     from . import plots
 
-    fig, axes = plots.new_figure(f"LFU counter: lfu-log-factor {log_factor}, lfu-decay-time {decay_time}",
+    fig, axes = plots.new_figure(f"LFU counter (model): lfu-log-factor {log_factor}, lfu-decay-time {decay_time}",
                                  "", "LFU counter (0-255)", ncols=2, figsize=(9, 3.4))
     start = lfu_model_curve(hits, log_factor=log_factor)
     axes[0].plot(hits, start, marker="o", color=plots.COLORS["cache"])
@@ -608,7 +620,7 @@ def plot_run(result, title: str | None = None):
     """Hit ratio per window of one simulated run (%, against the trace's time in seconds)."""
     from . import plots
 
-    title = title or f"{result.policy}, samples {result.samples}, {result.max_keys:,} keys"
+    title = (title or f"{result.policy}, samples {result.samples}, {result.max_keys:,} keys") + f"\n({SIMULATED})"
     fig, ax = plots.new_figure(title, "trace time (s)", "hit ratio in window (%)")
     series = result.series
     ax.plot(series["t"], 100 * series["hit_ratio"], color=plots.COLORS["cache"], label="per window")

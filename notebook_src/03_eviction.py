@@ -20,11 +20,12 @@
 # ## What you'll learn
 #
 # - What `maxmemory` and each of the eight `maxmemory-policy` values do when the cache is full.
-# - Why a popular article's fill experiment is wrong: `allkeys-lru` does not raise an OOM error.
-# - How Redis approximates LRU (sampling, an eviction pool and a clock that ticks once a
-#   second), and how `maxmemory-samples` changes which keys survive.
-# - How LFU's logarithmic counter grows and decays (`lfu-log-factor`, `lfu-decay-time`).
+# - Why a popular article's fill experiment is wrong: `allkeys-lru` does not raise an OOM error,
+#   and 10 MB holds about 7,000 values of 1 KB, not 9,940.
 # - How to choose a policy and a size for a target hit ratio, and what a key really costs.
+# - In optional deep dives: how Redis approximates LRU (sampling and a clock that ticks once a
+#   second), how LFU's counter grows and decays, how Redis stores a string, and where the lab's
+#   twin differs from a real server.
 #
 # ## What you need
 #
@@ -34,7 +35,8 @@
 # | Redis `SET`, `GET`, TTLs | Necessary | [01 Time-to-live](01_time_to_live.ipynb) covers TTLs |
 # | Pipelining (many commands, one round trip) | Helpful | Explained where it is used |
 #
-# **Time to learn:** 45 minutes. No server to install: the lab runs on an embedded twin of
+# **Time to learn:** 30 minutes, plus 20 for the optional deep dives (sections whose heading
+# starts with "Optional deep dive": skip them on a first pass; nothing later needs them). No server to install: the lab runs on an embedded twin of
 # Redis 7. With `ENTROPY_LAB_BACKEND=server` (or a live URL) the sandboxes below run on a real
 # private `redis-server`; your own server is never reconfigured.
 
@@ -46,6 +48,7 @@
 # fake mode, a private `redis-server` otherwise) that disappears when the `with` block ends.
 
 # %%
+import ipywidgets as widgets
 import redis
 
 import entropy_lab as lab
@@ -76,20 +79,27 @@ lab.table(["policy", "candidates", "chooses", "when no candidate is left"],
           [[p.name, p.candidates, p.chooses, p.when_nothing_to_evict] for p in ev.POLICIES])
 
 # %% [markdown]
-# Two things to notice before you measure anything. `noeviction` is the default, so a cache you
-# never configured starts refusing writes when full. And the four `volatile-*` policies can only
-# evict keys that have a TTL: a cache full of keys without TTLs has nothing to give them.
+# Two things to notice before you measure anything. `noeviction` is the default policy, but it
+# does nothing until you set a limit: an unconfigured Redis has `maxmemory 0`, which means **no
+# limit** (the first table showed it). Such a server never refuses a write for memory; it grows
+# until the operating system runs out and kills it. Only once you set `maxmemory` does
+# `noeviction` refuse writes. And the four `volatile-*` policies can only evict keys that have a
+# TTL: a cache full of keys without TTLs has nothing to give them.
 
 # %% [markdown]
 # ## The article's fill experiment, done right
 #
-# The article this series starts from sets `maxmemory 2mb` and `maxmemory-policy allkeys-lru`,
+# The article this series starts from sets `maxmemory 10mb` and `maxmemory-policy allkeys-lru`,
 # writes 1 KB values in a loop, and shows an OOM error:
 # `OOM command not allowed when used memory > 'maxmemory'`. **That output is wrong.** Under
-# `allkeys-lru` Redis evicts keys to make room; it does not refuse the write. Measure it.
+# `allkeys-lru` Redis evicts keys to make room; it does not refuse the write. Measure it. To keep
+# each run quick, the experiments use a 2 MB limit; the article's own 10 MB comes at the end of
+# this section.
 #
 # `ev.fill` writes keys with pipelining (100 `SET`s per round trip) and keeps going after an
-# error, recording where the first refusal happened. Start with the default policy, `noeviction`:
+# error, recording where the first refusal happened. Start with the default policy, `noeviction`.
+# The last line says where the numbers come from: measured on a real Redis, or the twin's model
+# of one in fake mode.
 
 # %%
 with lab.sandbox(maxmemory="2mb", maxmemory_policy="noeviction") as s:
@@ -97,6 +107,7 @@ with lab.sandbox(maxmemory="2mb", maxmemory_policy="noeviction") as s:
 print(refused.error or "no write was refused: everything fit under this limit")
 print(f"writes accepted: {refused.written} of {refused.attempted}, keys stored: {refused.keys}, "
       f"evicted: {refused.evicted_keys}")
+print(f"({ev.source_of(r)})")
 
 # %% [markdown]
 # That is the OOM error, under `noeviction`. redis-py raises it as `OutOfMemoryError`; the
@@ -126,9 +137,9 @@ for policy in ("allkeys-lru", "volatile-lru"):
         fills[policy] = ev.fill(s, 1200, value_size=1024)
 
 # %%
-lab.table(["policy", "writes accepted", "first refused (write #)", "keys kept", "evicted_keys", "used_memory (KB)"],
+lab.table(["policy", "writes accepted", "first refused (write #)", "keys kept", "evicted_keys", "used_memory (KB)", "source"],
           [[p, f.written, f.first_oom + 1 if f.first_oom is not None else "none", f.keys, f.evicted_keys,
-            f.used_memory // 1024] for p, f in fills.items()])
+            f.used_memory // 1024, ev.source_of(r)] for p, f in fills.items()])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 lru, none_, volatile = fills["allkeys-lru"], fills["noeviction"], fills["volatile-lru"]
@@ -148,7 +159,7 @@ assert 700 <= lru.keys <= 900
 with lab.sandbox(maxmemory="500kb", maxmemory_policy="allkeys-lru") as s:
     empty_usage = ev.info_int(s, "used_memory")
     tiny = ev.fill(s, 10, value_size=1024)
-print(f"empty server uses {empty_usage // 1024} KB; writes accepted: {tiny.written} of 10")
+print(f"empty server uses {empty_usage // 1024} KB; writes accepted: {tiny.written} of 10 ({ev.source_of(r)})")
 print(tiny.error)
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
@@ -175,6 +186,39 @@ if lab.backend_of(r) != "fake":
     assert fills["allkeys-lru"].seconds < 1.0
 
 # %% [markdown]
+# ### The article's own numbers, at 10 MB
+#
+# The article's log also shows how much it stored before its (impossible) error:
+#
+# > **The article says:** "Set 9000 keys. Current DB size: 9940. Memory used: 9.94M", then
+# > "Stopped due to Redis error (likely maxmemory): OOM command not allowed when used memory >
+# > 'maxmemory'." **What Redis does:** with `maxmemory 10mb` and `allkeys-lru`, Redis 7.0.15 accepts
+# > every write and holds about **7,010** values of 1 KB (measured: the lab's tests repeat it on a
+# > real server). A 1 KB value costs about 1.4 KB of `used_memory` with its key and bookkeeping, and
+# > an empty server already uses nearly 1 MB, so 9,940 cannot fit; nor can a database hold 9,940 keys
+# > after about 9,000 writes. The article also says to "Check your Redis server logs for messages
+# > like 'Evicted X keys in Yms' or 'MAXMEMORY reached'": Redis 7.0 logs no such line (none after
+# > 4,991 evictions at the default log level). Watch `evicted_keys` in `INFO stats` instead.
+#
+# Run the article's 9,000 writes of 1 KB at its 10 MB limit, and compare the numbers with its log
+# (about half a second; used_memory printed as Redis's `used_memory_human` does, in MiB):
+
+# %%
+with lab.sandbox(maxmemory="10mb", maxmemory_policy="allkeys-lru") as s:
+    article = ev.fill(s, 9000, value_size=1024)
+print(f"writes accepted: {article.written:,} of {article.attempted:,}; errors: {article.error or 'none'}")
+print(f"keys kept: {article.keys:,}, evicted: {article.evicted_keys:,}, "
+      f"memory used: {article.used_memory / 2**20:.2f}M ({ev.source_of(r)})")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert article.first_oom is None and article.written == 9000 and 6700 <= article.keys <= 7300
+
+# %% [markdown]
+# All 9,000 writes were accepted, and about 7,000 keys fit, not 9,940: the rest were evicted to
+# stay under 10 MB. Size a cache from what a key really costs (measured below), not from the size
+# of its value.
+
+# %% [markdown]
 # ## Each policy at the limit, with and without TTLs
 #
 # Now fill past the limit under all eight policies, with a workload where **every other key has
@@ -187,8 +231,8 @@ with lab.sandbox(maxmemory="2mb") as s:
     results = ev.compare_policies(s, n_keys=600, value_size=4096, ttl_every=2)
 
 # %%
-lab.table(["policy", "writes refused", "keys kept", "keys with TTL kept", "evicted_keys"],
-          [[f.policy, f.failed, f.keys, f.ttl_keys_left, f.evicted_keys] for f in results])
+lab.table(["policy", "writes refused", "keys kept", "keys with TTL kept", "evicted_keys", "source"],
+          [[f.policy, f.failed, f.keys, f.ttl_keys_left, f.evicted_keys, ev.source_of(r)] for f in results])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 by_policy = {f.policy: f for f in results}
@@ -208,13 +252,15 @@ assert 2.5 < 600 / by_policy["allkeys-lru"].keys < 4
 # writers forget the TTL slowly fills with unevictable keys and then fails.
 
 # %% [markdown]
-# ## Redis's LRU is an approximation
+# ## Optional deep dive: Redis's LRU is an approximation
 #
 # An exact LRU needs a linked list through every key, updated on every read. Redis does not keep
-# one. Instead, each time it must evict it **samples** `maxmemory-samples` random keys (5 by
-# default), puts them in an **eviction pool** of 16 candidates kept sorted by idle time, and
-# evicts the idlest key in the pool. Idle time comes from a 24-bit **LRU clock that ticks once a
-# second**: two keys touched within the same second look equally old.
+# one. Instead, each time it must evict it **samples** `maxmemory-samples` keys (5 by default,
+# neighbouring keys from a random spot in its hash table), puts them in an
+# [eviction pool](../docs/glossary.md#eviction-pool) (a list of the 16 best candidates seen so far, kept sorted by
+# idle time), and evicts the idlest key in the pool. Idle time comes from the
+# [LRU clock](../docs/glossary.md#lru-clock): a 24-bit timestamp stored in every key, in seconds, so it **ticks once
+# a second**: two keys touched within the same second look equally old.
 #
 # The Redis documentation shows how close this gets to a true LRU with a chart from an
 # experiment in the Redis repository (`utils/lru/test-lru.rb`): fill the cache, touch every key
@@ -223,7 +269,8 @@ assert 2.5 < 600 / by_policy["allkeys-lru"].keys < 4
 # 1 ms clock. On a stock server you must touch the keys in groups **more than a second apart**,
 # or they all look equally old and LRU behaves like random. Here, 4 groups 1.1 s apart.
 #
-# The three runs below use the twin (its waits are instant), whatever backend this notebook is on:
+# The three runs below use the twin (its waits are instant), whatever backend this notebook is on,
+# so they are the twin's model of Redis, and the figure says so:
 
 # %%
 with ev.twin_sandbox(maxmemory="2mb") as s:
@@ -243,13 +290,14 @@ assert 350 < first_run.n < 480 and abs(first_run.evicted - first_run.n // 2) <= 
 # %%
 rows = {"exact LRU": ev.exact_lru_survivors(first_run.n, first_run.n // 2)}
 rows.update({f"samples {n}": run.survived for n, run in runs.items()})
-fig, ax = ev.plot_survival(rows, group_of=first_run.group_of)
+fig, ax = ev.plot_survival(rows, group_of=first_run.group_of,
+                           title=f"Which keys survived, oldest touch on the left ({ev.TWIN_MODEL})")
 plots.show(fig)
 
 # %%
-lab.table(["setting", "older half that survived", "newer half evicted", "survived, by touch group (oldest first)"],
+lab.table(["setting", "older half that survived", "newer half evicted", "survived, by touch group (oldest first)", "source"],
           [[f"samples {n}", f"{run.older_half_survived:.0%}", f"{run.newer_half_evicted:.0%}",
-            " / ".join(f"{x:.0%}" for x in run.survived_by_group())] for n, run in runs.items()])
+            " / ".join(f"{x:.0%}" for x in run.survived_by_group()), ev.TWIN_MODEL] for n, run in runs.items()])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert runs[10].older_half_survived < runs[5].older_half_survived < runs[1].older_half_survived
@@ -270,9 +318,9 @@ SAMPLES = 5
 with lab.sandbox(maxmemory="2mb") as s:
     here = ev.lru_survival(s, samples=SAMPLES, value_size=2048)
 twin_run = runs.get(SAMPLES)
-print(f"{lab.backend_of(r)}, samples {SAMPLES}: older half survived {here.older_half_survived:.0%}, "
-      f"newer half evicted {here.newer_half_evicted:.0%}"
-      + (f" (twin above: {twin_run.older_half_survived:.0%})" if twin_run else ""))
+print(f"samples {SAMPLES}: older half survived {here.older_half_survived:.0%}, "
+      f"newer half evicted {here.newer_half_evicted:.0%} ({ev.source_of(r)})"
+      + (f"; twin above: {twin_run.older_half_survived:.0%}" if twin_run else ""))
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert abs(here.older_half_survived - runs[5].older_half_survived) < 0.15
@@ -290,10 +338,10 @@ except lab.LabError as exc:
     print("LabError:", exc)
 
 # %% [markdown]
-# ## LFU: a counter that grows like a logarithm
+# ## Optional deep dive: LFU, a counter that grows like a logarithm and decays
 #
-# `allkeys-lfu` and `volatile-lfu` evict the key used **least often**. Redis keeps that count in
-# the same 24 bits as the LRU clock: 16 bits of "last decrement time" in minutes and an 8-bit
+# `allkeys-lfu` and `volatile-lfu` evict the key used **least often**. Redis keeps that count, the
+# [LFU counter](../docs/glossary.md#lfu-counter), in the same 24 bits as the LRU clock: 16 bits of "last decrement time" in minutes and an 8-bit
 # counter that saturates at 255. To fit millions of hits into 255 values the counter is
 # logarithmic: an access increments it with probability `1 / ((counter - 5) * lfu-log-factor + 1)`.
 # A new key starts at 5, so it is not evicted before it had a chance to be read.
@@ -304,7 +352,8 @@ except lab.LabError as exc:
 # %%
 with lab.sandbox() as s:
     growth = ev.lfu_counter_growth(s, log_factors=(0, 1, 10, 100), checkpoints=(0, 1, 10, 100, 1000))
-lab.table(["lfu-log-factor", "0 GETs", "1", "10", "100", "1,000"], [[f, *c] for f, c in growth.items()])
+lab.table(["lfu-log-factor", "0 GETs", "1", "10", "100", "1,000", "source"],
+          [[f, *c, ev.source_of(r)] for f, c in growth.items()])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert all(counts[0] == 5 for counts in growth.values())
@@ -312,15 +361,16 @@ assert growth[0][-1] == 255 and 12 <= growth[10][-1] <= 28
 
 # %% [markdown]
 # Every key starts at 5. With factor 0 the counter climbs fast and 1,000 hits saturate it; with
-# the default 10, a thousand hits move it only to around 20. To see a million hits without
-# sending them, the next figure draws the same probabilities with a seeded random generator
-# (the counter values are random, so a real server's differ by a few):
+# the default 10, a thousand hits move it only to around 20 (the increments are random: 19 on the
+# twin, 17 on a real Redis 7.0 in one of our runs). To see a million hits without sending them, the
+# next figure draws the same probabilities with a seeded random generator: a model, as its title
+# says (change `SEED` for another draw; a real server's values differ by a few):
 
 # %%
 HITS = [1, 3, 10, 30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
 SEED = 0
-fig, ax = plots.new_figure("A hot key needs ~1M hits to saturate at the default factor", "accesses (log scale)",
-                           "LFU counter (0-255)")
+fig, ax = plots.new_figure("A hot key needs ~1M hits to saturate at the default factor\n"
+                           "(model: seeded draws of Redis's increment rule)", "accesses (log scale)", "LFU counter (0-255)")
 for factor in (0, 1, 10, 100):
     ax.plot(HITS, ev.lfu_model_curve(HITS, log_factor=factor, seed=SEED), marker="o", label=f"lfu-log-factor {factor}")
 ax.set_xscale("log")
@@ -342,7 +392,7 @@ assert ev.lfu_model_curve([300_000, 1_000_000], log_factor=10) == [240, 255]
 IDLE = (0, 1, 5, 10, 20, 30)
 with ev.twin_sandbox() as s:
     decay = ev.lfu_decay(s, hits=1000, idle_minutes=IDLE, decay_time=1)
-lab.table(["idle (minutes)", *map(str, IDLE)], [["OBJECT FREQ", *decay]])
+lab.table(["idle (minutes)", *map(str, IDLE)], [[f"OBJECT FREQ ({ev.TWIN_MODEL})", *decay]])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert decay[0] - decay[1] == 1 and decay[0] - decay[3] == 10 and decay[-1] == 0 and 20 < decay[0] < 30
@@ -355,9 +405,6 @@ assert decay[0] - decay[1] == 1 and decay[0] - decay[3] == 10 and decay[-1] == 0
 # `lfu-log-factor` and its decay over idle time for one `lfu-decay-time` (static copy below it):
 
 # %% tags=["nbval-ignore-output"]
-import ipywidgets as widgets
-
-
 def lfu_explorer(lfu_log_factor=10, lfu_decay_time=1):
     fig, _ = ev.plot_lfu_knobs(HITS, lfu_log_factor, lfu_decay_time)
     plots.show(fig)
@@ -394,22 +441,24 @@ lfu_explorer(10, 1)
 # %%
 SIZES = ev.CHOICE_SIZES
 curves = ev.lesson_curves("zipf", SIZES)
-fig, ax = ev.plot_curves(curves, SIZES, "Hit ratio against cache size: Zipf trace", target=ev.SHOWN_TARGET)
+fig, ax = ev.plot_curves(curves, SIZES, f"Hit ratio against cache size: Zipf trace\n({ev.SIMULATED})",
+                         target=ev.SHOWN_TARGET)
 ax.legend(loc="lower right")
 plots.show(fig)
 
 # %%
-lab.table(["policy", *[f"{s} keys" for s in SIZES]], [[p, *[f"{h:.1%}" for h in hs]] for p, hs in curves.items()])
+lab.table(["policy", *[f"{s} keys" for s in SIZES], "source"],
+          [[p, *[f"{h:.1%}" for h in hs], ev.SIMULATED] for p, hs in curves.items()])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert all(a < b for hs in curves.values() for a, b in zip(hs, hs[1:]))  # more memory, more hits
-assert all(curves["allkeys-lfu"][i] > curves["allkeys-lru"][i] for i in range(4))
+assert all(curves["allkeys-lfu"][i] > curves["allkeys-lru"][i] for i in range(len(SIZES)))
 assert all(curves["allkeys-lru"][i] > curves["allkeys-random"][i] for i in range(1, len(SIZES)))
 assert curves["allkeys-lru"][0] < curves["allkeys-random"][0] + 0.01
 assert all(abs(curves["volatile-ttl"][i] - curves["allkeys-random"][i]) < 0.02 for i in range(len(SIZES)))
 
 # %% [markdown]
-# On steady Zipf traffic LFU wins at every size up to 200 keys: it keeps the keys that are
+# On steady Zipf traffic LFU wins at every size: it keeps the keys that are
 # popular over the whole trace, while LRU also keeps whatever was read last. LRU beats random
 # once the cache holds more than a few dozen keys; in a tiny cache, the clock ties and sampling
 # leave it no better.
@@ -423,7 +472,7 @@ assert all(abs(curves["volatile-ttl"][i] - curves["allkeys-random"][i]) < 0.02 f
 # %%
 THREE = ("allkeys-lru", "allkeys-lfu", "allkeys-random")
 all_curves = {w: ev.lesson_curves(w, SIZES, THREE) for w in ev.WORKLOAD_NAMES}
-fig, axes = plots.new_figure("Which policy wins depends on the traffic", "cache size (keys)", "hit ratio (%)",
+fig, axes = plots.new_figure(f"Which policy wins depends on the traffic ({ev.SIMULATED})", "cache size (keys)", "hit ratio (%)",
                              ncols=3, figsize=(11, 3.6))
 for ax, w in zip(axes, ev.WORKLOAD_NAMES):
     ev.plot_curves(all_curves[w], SIZES, w, ax=ax)
@@ -438,8 +487,8 @@ plots.show(fig)
 at = {n: SIZES.index(n) for n in (50, 200)}
 lead = {(w, n): all_curves[w]["allkeys-lfu"][i] - all_curves[w]["allkeys-lru"][i]
         for w in ev.WORKLOAD_NAMES for n, i in at.items()}
-lab.table(["workload", "LFU minus LRU, 50 keys (points)", "200 keys (points)"],
-          [[w, f"{100 * lead[(w, 50)]:+.1f}", f"{100 * lead[(w, 200)]:+.1f}"] for w in ev.WORKLOAD_NAMES])
+lab.table(["workload", "LFU minus LRU, 50 keys (points)", "200 keys (points)", "source"],
+          [[w, f"{100 * lead[(w, 50)]:+.1f}", f"{100 * lead[(w, 200)]:+.1f}", ev.SIMULATED] for w in ev.WORKLOAD_NAMES])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert lead[("scans", 200)] > lead[("zipf", 200)] > 0 > lead[("shifting", 200)]
@@ -457,7 +506,7 @@ assert all(c["allkeys-random"][i] < max(c[p][i] for p in c) for c in all_curves.
 #   and hold memory the new hot keys need. LRU forgets them as soon as they stop being read.
 # - Random is never the best choice.
 #
-# ### The request rate matters: the 1 s LRU clock
+# ### Optional deep dive: the request rate matters (the 1 s LRU clock)
 #
 # The traces above run at 100 requests/s. Replay the Zipf trace at 50,000 requests/s (a busy
 # server) and the whole trace takes 0.12 s: every key was touched "this second", so LRU cannot tell
@@ -466,8 +515,9 @@ assert all(c["allkeys-random"][i] < max(c[p][i] for p in c) for c in all_curves.
 # %%
 fast = {p: ev.lesson_run("zipf", p, 100, rate=50_000).hit_ratio for p in ("allkeys-lru", "allkeys-random")}
 slow = {p: curves[p][SIZES.index(100)] for p in ("allkeys-lru", "allkeys-random")}
-lab.table(["rate", "allkeys-lru", "allkeys-random"],
-          [["100 requests/s", *[f"{slow[p]:.1%}" for p in slow]], ["50,000 requests/s", *[f"{fast[p]:.1%}" for p in fast]]])
+lab.table(["rate", "allkeys-lru", "allkeys-random", "source"],
+          [["100 requests/s", *[f"{slow[p]:.1%}" for p in slow], ev.SIMULATED],
+           ["50,000 requests/s", *[f"{fast[p]:.1%}" for p in fast], ev.SIMULATED]])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert abs(fast["allkeys-lru"] - fast["allkeys-random"]) < 0.01 < slow["allkeys-lru"] - slow["allkeys-random"]
@@ -506,15 +556,38 @@ policy_explorer("allkeys-lru", 5, 100, "zipf")
 # %% [markdown]
 # ## What a key costs
 #
-# To turn "100 keys" into megabytes you need the cost of one key. `MEMORY USAGE` reports the
-# bytes of one key and its value, including Redis's own bookkeeping; `OBJECT ENCODING` says how the
-# value is stored. Look at the last column: the overhead that is not your data.
+# To turn "100 keys" into megabytes you need the cost of one key, and it is more than the value:
+# the key's name, Redis's object header, the key's entry in the keyspace's hash table and the
+# allocator's rounding all count. Measure the whole cost by how much `used_memory` (the bytes
+# Redis has allocated, as `INFO memory` reports them) grows per key, over 1,000 keys of each size:
+
+# %%
+with lab.sandbox() as s:
+    per_key = {size: ev.bytes_per_key(s, 1000, size) for size in (100, 1024)}
+for size, cost in per_key.items():
+    print(f"{size:,} B values: {cost:,.0f} bytes of used_memory per key ({ev.source_of(r)})")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert 1.5 < per_key[100] / 100 < 3.0 and per_key[1024] > 1024
+
+# %% [markdown]
+# A 100-byte value costs about twice its size in `used_memory`, or more (184 bytes on the twin, 283
+# on a real Redis 7.0.15 in our run). With small values, key names and bookkeeping can take more
+# memory than the data. (On a real server these per-key figures also vary with the number of keys,
+# because the hash table doubles in steps, and its growth lands on whichever key crosses the next
+# power of two.)
+#
+# ### Optional deep dive: how Redis stores a string
+#
+# `MEMORY USAGE` reports the bytes of one key and its value, including Redis's own bookkeeping;
+# `OBJECT ENCODING` says how the value is stored. Look at the last column: the overhead that is
+# not your data.
 
 # %%
 with lab.sandbox() as s:
     usage = ev.memory_usage_rows(s)
-lab.table(["value", "encoding", "MEMORY USAGE (bytes)", "overhead (bytes)"],
-          [[row.what, row.encoding, row.usage, row.overhead] for row in usage])
+lab.table(["value", "encoding", "MEMORY USAGE (bytes)", "overhead (bytes)", "source"],
+          [[row.what, row.encoding, row.usage, row.overhead, ev.source_of(r)] for row in usage])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 enc = {row.value_bytes: row for row in usage}
@@ -522,32 +595,19 @@ assert enc[9].encoding == "int" and enc[44].encoding == "embstr" and enc[45].enc
 assert enc[45].usage - enc[44].usage == 16 and all(row.overhead >= 40 for row in usage)
 
 # %% [markdown]
-# - Strings up to 44 bytes are `embstr`: the object header and the bytes in one allocation. At 45
-#   bytes Redis switches to `raw`, two allocations, and one more byte costs 16.
+# - Strings up to 44 bytes are [`embstr`](../docs/glossary.md#embstr-and-raw): the object header and the bytes in
+#   one allocation. At 45 bytes Redis switches to `raw`, two allocations, and one more byte costs 16.
 # - Numbers are stored as `int` (8 bytes, no string). Small integers (below 10,000) can even be one
 #   shared object for all keys, but not under an LRU or LFU policy with a memory limit, where
 #   every key needs its own access stamp: do not use them to measure memory per key.
-# - Big values round up to the allocator's size classes (jemalloc), so the overhead grows a little.
+# - Big values round up to the allocator's [size classes](../docs/glossary.md#jemalloc-size-class): Redis allocates
+#   with jemalloc, which hands out blocks of a few fixed sizes, so a 10,000-byte value takes a
+#   10,240-byte block and the overhead grows a little.
 #
 # `MEMORY USAGE` counts the key's name, its value and its entry in the keyspace table, but not
 # everything: not the table's array of buckets (a pointer per slot, doubled as the table grows),
-# nor a TTL's entry in the table of expiring keys. Measure the whole cost by how much
-# `used_memory` grows per key:
-
-# %%
-with lab.sandbox() as s:
-    per_key = {size: ev.bytes_per_key(s, 1000, size) for size in (100, 1024)}
-for size, cost in per_key.items():
-    print(f"{size:,} B values: {cost:,.0f} bytes of used_memory per key")
-
-# %% tags=["verify"] jupyter={"source_hidden": true}
-assert 1.5 < per_key[100] / 100 < 3.0 and per_key[1024] > 1024
-
-# %% [markdown]
-# A 100-byte value costs about twice its size in `used_memory`, or more. With small values, key names and
-# bookkeeping can take more memory than the data. (On a real server these per-key figures also
-# vary with the number of keys, because the hash table doubles in steps, and its growth lands on
-# whichever key crosses the next power of two.)
+# nor a TTL's entry in the table of expiring keys. That is why `used_memory` grew by more per key
+# than `MEMORY USAGE` says.
 
 # %% [markdown]
 # ## 🧪 Exercise: the smallest cache for a target hit ratio (⭐⭐)
@@ -654,12 +714,13 @@ check_eviction_prediction(predict)
 #
 # The check ran its scenarios on the twin. Here is the table's scenario on this notebook's backend:
 # a sandbox gets the seven keys, then a `maxmemory` just low enough that the server must evict
-# three, and a subscriber to `evicted` keyspace events records the order.
+# three, and a subscriber to `evicted` [keyspace notifications](../docs/glossary.md#keyspace-notifications) (messages
+# Redis publishes when a key changes) records the order.
 
 # %%
 with lab.sandbox() as s:
     order = ev.eviction_order(s, ev.PREDICTION_KEYS, ev.PREDICTION_POLICY, ev.PREDICTION_EVICT)
-print(order)
+print(order, f"({ev.source_of(r)})")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert order == ["rate:ip1", "session:bob", "page:home"]
@@ -669,20 +730,20 @@ assert order == ["rate:ip1", "session:bob", "page:home"]
 # `config:flags` and `page:faq` have no TTL, so no `volatile-*` policy will ever evict them.
 
 # %% [markdown]
-# ## Where the twin and a real Redis differ
+# ## Optional deep dive: where the twin and a real Redis differ
 #
 # Everything above also runs against a real Redis (`ENTROPY_LAB_BACKEND=server`), and the lab's
-# tests compare the two. Where they differ:
+# tests compare the two. Where they differ (real numbers from one run on a private Redis 7.0.15):
 #
 # | On a real Redis 7.0 | On the twin |
 # |---|---|
 # | Client reply buffers count toward `used_memory`: a pipeline of big `GET`s can itself cause evictions, and under `noeviction` a few writes may be accepted after the first refusal, once replies are sent | No client buffers: the first refusal is where memory ran out |
-# | Keys fitting in 2 MB: a few more under `noeviction` than under `allkeys-lru` (the limit is checked before a write, and replies come and go) | The same count under both (within the tests' 5%) |
+# | 1 KB values that fit: 781 in 2 MB (under `noeviction` and `allkeys-lru` alike), 7,010 in 10 MB | 810 and 7,008: within the tests' 5% |
 # | Sampling walks neighbouring hash buckets from a random start | Uniform sampling (a few tenths of a point of hit ratio) |
 # | The eviction pool survives `FLUSHALL` and policy changes, so a fresh experiment on the same server can start with stale candidates | Each sandbox is a fresh server |
 # | LFU counters and sampling use the server's random numbers | Seeded: the same run every time |
-# | Bytes per key from `used_memory` at 1,000 keys come out noticeably higher than the twin's (fixed costs of a fresh server); closer at larger key counts | jemalloc size classes for keys, values and table entries |
-# | RSS (what the OS sees) is higher than `used_memory`: fragmentation | Models `used_memory` only |
+# | Bytes per key from `used_memory` at 1,000 keys come out noticeably higher than the twin's (283 against 184 for 100 B values: fixed costs of a fresh server); closer at larger key counts | jemalloc size classes for keys, values and table entries |
+# | [RSS](../docs/glossary.md#rss) (resident set size: the memory the operating system has given the process) is higher than `used_memory`, by fragmentation and the process's own code | Models `used_memory` only |
 #
 # The `lru_survival` experiment uses `TOUCH` (not `GET`) for the first of these reasons.
 
@@ -699,10 +760,13 @@ assert order == ["rate:ip1", "session:bob", "page:home"]
 # | Old hot keys hog memory under LFU | counter decay | `lfu-decay-time` | forgets sooner |
 # | Small values cost twice their size | fewer, bigger values; hashes | value layout | code complexity |
 #
+# - An unconfigured Redis has no memory limit (`maxmemory 0`): it grows until the machine runs out.
+#   Set `maxmemory`; then the policy decides what happens at the limit.
 # - `allkeys-lru` evicts; it never answers with the OOM error the article shows. `noeviction` and
-#   `volatile-*` without TTLs do.
+#   `volatile-*` without TTLs do. 10 MB holds about 7,000 values of 1 KB, not 9,940.
 # - Redis's LRU samples keys and ticks once a second: close to exact LRU at 10 samples, random at 1.
-# - LFU wins on steady and scan-polluted traffic here; LRU catches up when popularity shifts.
+# - LFU wins on steady and scan-polluted traffic here; when popularity shifts, LRU catches up or
+#   wins (the news trace).
 # - Size a cache from measured curves and measured bytes per key, not from the value size alone.
 #
 # ## What's next

@@ -154,10 +154,11 @@ KNOBS = [
     ("for n in (10, 5, 1)}", "for n in (3, 1)}"),
     ("SAMPLES = 5", "SAMPLES = 10"),
     ("SEED = 0", "SEED = 42"),
+    ('maxmemory="10mb"', 'maxmemory="4mb"'),
 ]
 
 
-@pytest.mark.parametrize("old, new", KNOBS, ids=["maxmemory", "samples-runs", "samples-here", "seed"])
+@pytest.mark.parametrize("old, new", KNOBS, ids=["maxmemory", "samples-runs", "samples-here", "seed", "article-limit"])
 def test_learner_copy_runs_with_a_changed_knob(old, new):
     from tests.notebook_runner import run_learner_copy_with_knob
 
@@ -204,6 +205,65 @@ def test_real_memory_usage_and_eviction_order_match_the_twin(real, twin):
                                                                                "page:home"]
     growth = ev.lfu_counter_growth(real, log_factors=(0,), checkpoints=(0, 1000))
     assert growth == {0: [5, 255]}
+
+
+@pytest.mark.redis_server
+def test_real_unconfigured_server_has_no_memory_limit(fresh_redis_server):
+    """The notebook: `noeviction` is the default policy, but an unconfigured Redis has maxmemory 0
+    (no limit), so it never refuses a write for memory."""
+    client = fresh_redis_server.client()
+    try:
+        assert client.config_get("maxmemory") == {"maxmemory": "0"}
+        assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+        client.entropy_lab_backend = "server"
+        result = ev.fill(client, 4000, 1024)  # about 5 MB, more than any limit the lesson uses
+        assert result.first_oom is None and result.written == result.keys == 4000
+        assert result.used_memory > 4 * 2**20 and result.maxmemory == 0
+    finally:
+        client.close()
+
+
+def test_twin_unconfigured_has_no_memory_limit():
+    with ev.twin_sandbox() as s:
+        assert s.config_get("maxmemory") == {"maxmemory": "0"}
+        result = ev.fill(s, 4000, 1024)
+        assert result.first_oom is None and result.keys == 4000
+
+
+ARTICLE_KEYS = (6700, 7300)  # 1 KB values in 10 MB: the article prints 9,940; Redis 7.0.15 holds ~7,010
+
+
+@pytest.mark.redis_server
+def test_real_article_fill_at_10mb_keeps_about_7000_keys_and_the_twin_agrees(real):
+    ev.configure(real, maxmemory="10mb", maxmemory_policy="allkeys-lru")
+    on_real = ev.fill(real, 9000, 1024)
+    with ev.twin_sandbox(maxmemory="10mb", maxmemory_policy="allkeys-lru") as s:
+        on_twin = ev.fill(s, 9000, 1024)
+    for result in (on_real, on_twin):
+        assert result.first_oom is None and result.written == 9000       # no OOM under allkeys-lru
+        assert ARTICLE_KEYS[0] <= result.keys <= ARTICLE_KEYS[1] < 9940
+        # a real server may still be evicting between the INFO and DBSIZE replies: a few keys' slack
+        assert 8950 <= result.keys + result.evicted_keys <= 9000 and result.used_memory <= 10 * 2**20
+    assert abs(on_twin.keys - on_real.keys) <= 0.02 * on_real.keys
+
+
+@pytest.mark.redis_server
+def test_real_server_logs_no_eviction_messages():
+    """The article says to look for 'Evicted X keys in Yms' or 'MAXMEMORY reached' in the log:
+    at the default log level Redis 7.0 writes no line about evictions."""
+    import os
+
+    from entropy_lab.servers import LOG_FILE, RedisServer
+
+    with RedisServer.start({"loglevel": "notice", "maxmemory": "2mb", "maxmemory-policy": "allkeys-lru"}) as server:
+        client = server.client()
+        client.entropy_lab_backend = "server"
+        result = ev.fill(client, 3000, 1024)
+        client.close()
+        assert result.evicted_keys > 2000
+        log = open(os.path.join(server.workdir, LOG_FILE)).read()
+    assert "ready to accept connections" in log.lower()  # the log is written at this level
+    assert "evict" not in log.lower() and "maxmemory" not in log.lower()
 
 
 def test_lfu_model_curve_matches_the_twins_increment_rule():
