@@ -149,8 +149,9 @@ found
 # > never raises; every other message is read, printed and ignored, and that copy stays stale.
 #
 # `inv.article_on_message` is the article's subscriber body, line for line (it takes the decoded
-# text, and prints keys as the strings they already are). Feed it the article's own messages and
-# three more, on a sandbox, and look at which keys it deleted and which it left behind:
+# text, and prints keys as the strings they already are). Feed it two of the article's own messages
+# (`invalidate:user:42`, `refresh_all:news`) and three more, on a sandbox, and look at which keys it
+# deleted and which it left behind:
 
 # %%
 with lab.sandbox() as s:
@@ -175,8 +176,8 @@ assert found == [1, 0, 0] and left == ["product:9", "tenant:7:user:42", "user42"
 
 # %% [markdown]
 # Almost every real key has more than one colon (`entropy-lab:02:user:42`, `tenant:7:cart:{42}`),
-# so the article's subscriber ignores most invalidations of a real system, quietly: a crash would
-# at least have been noticed. The fix is small: the message kind never contains a colon, so split
+# so the article's subscriber would skip most invalidations of a real system, quietly: a crash
+# would at least have been noticed. The fix is small: the message kind never contains a colon, so split
 # on the **first** colon only and keep everything after it.
 
 # %%

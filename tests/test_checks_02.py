@@ -406,3 +406,30 @@ def test_fill_mistakes_are_rejected_with_a_hint_that_names_them(wrong, word):
 def test_a_fill_that_never_returns_is_stopped():
     result = check_versioned_fill(loops_forever_on_refusal, seed=3)
     assert not result and "within" in result.message
+
+
+def rebinds_instead_of_mutating(l1, text, fetch):
+    kind, _, target = text.partition(":")
+    if kind == "refresh_all":
+        l1 = {k: v for k, v in l1.items() if not k.startswith(target)}  # noqa: F841 (the mistake)
+    else:
+        _good(kind, target, l1, fetch)
+
+
+def reloads_every_key_on_update(l1, text, fetch):
+    kind, _, target = text.partition(":")
+    if kind == "update":
+        for key in list(l1):
+            _reload(l1, key, fetch)
+    else:
+        _good(kind, target, l1, fetch)
+
+
+@pytest.mark.parametrize("wrong, word", [(rebinds_instead_of_mutating, "in place"),
+                                         (reloads_every_key_on_update, "only the key")],
+                         ids=["rebinds", "reloads-everything"])
+def test_more_handler_mistakes(wrong, word):
+    for seed in SEEDS:
+        result = check_invalidation_handler(wrong, seed=seed)
+        assert not result, (seed, result)
+        assert word in str(result) or word.replace("in place", "you were given") in str(result), (seed, str(result))

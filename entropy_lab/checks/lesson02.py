@@ -146,7 +146,8 @@ def _diagnose(handler, text: str, before: dict, mine: dict, expected: dict, fetc
             return ("update must reload the key from the shared cache: value = fetch(key); store it in L1, or "
                     "drop the key when fetch returns None.")
         return ("your handler left the L1 unchanged: kind, _, key = text.partition(':') (the key has colons of "
-                "its own), then l1.pop(key, None).")
+                "its own), then l1.pop(key, None). Change the dict you were given in place: l1 = {...} inside "
+                "the function changes nothing outside it.")
     if kind == "invalidate":
         if extra:
             return (f"invalidate:{target} also dropped {extra[0]!r}: drop exactly the key the message names "
@@ -183,8 +184,9 @@ def _diagnose(handler, text: str, before: dict, mine: dict, expected: dict, fetc
                     "drop every key that starts with the prefix, key.startswith(prefix).")
         if mine == before:
             return (f"refresh_all:{target} dropped nothing: match the prefix exactly as sent (it already ends "
-                    "with ':'; do not add or strip characters), and use the prefix in the message, not a fixed "
-                    "one: key.startswith(prefix).")
+                    "with ':'; do not add or strip characters), use the prefix in the message, not a fixed "
+                    "one, and delete from the dict you were given (l1 = {...} rebinds a local name): "
+                    "key.startswith(prefix).")
         return (f"refresh_all:{target} kept {kept[0]!r}: use the prefix in the message, not a fixed one, and "
                 "drop every key that starts with it.")
     return "refresh_all must drop the keys under the prefix and leave every other value as it was."
