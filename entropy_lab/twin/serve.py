@@ -659,6 +659,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
         self._mb_count = 0
         self._mb_fields: list[bytes] = []
         self._partial_bytes = 0
+        self._resume: int | None = None
         self.close_after_reply = False
         self.evicted = False
         twin = self.server.fake_server
@@ -740,6 +741,8 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 else:
                     parsed = self._parse_inline(buf, pos)
                 if parsed is None:
+                    if self._resume is not None:
+                        pos, self._resume = self._resume, None
                     break
                 pos, fields = parsed
                 if fields:
@@ -809,7 +812,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
         return pos, fields
 
     def _partial(self, buf: bytearray, pos: int) -> None:
-        del buf[:pos]  # the arguments parsed so far are kept in _mb_fields
+        self._resume = pos  # the input up to here is parsed into _mb_fields
         self._partial_bytes = sum(len(f) for f in self._mb_fields)
         return None
 
@@ -953,24 +956,28 @@ def start(port: int = 0, config: dict[str, Any] | None = None, host: str = "127.
     return server
 
 
-def _port(text: str) -> int:
+def _port(text: str) -> int | None:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--port must be a number from 0 to 65535, not {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"--port must be a number from 0 to 65535, not {value}")
-    return value
+        return None
+    return value if 0 <= value <= 65535 else None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m entropy_lab serve",
                                      description="Serve the Entropy Lab Redis twin on a loopback port.")
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
+    parser.add_argument("--port", default=str(DEFAULT_PORT),
                         help=f"TCP port, 0 picks a free one (default {DEFAULT_PORT})")
     parser.add_argument("--maxmemory", help="initial maxmemory, e.g. 2mb")
     parser.add_argument("--maxmemory-policy", help="initial maxmemory-policy, e.g. allkeys-lru")
     args = parser.parse_args(argv)
+    port = _port(args.port)
+    if port is None:
+        print(f"--port must be a whole number from 0 to 65535 (0 picks a free port), not {args.port!r}.",
+              file=sys.stderr)
+        return 2
+    args.port = port
     config = {name: value for name, value in (("maxmemory", args.maxmemory),
                                                 ("maxmemory-policy", args.maxmemory_policy)) if value}
     try:
