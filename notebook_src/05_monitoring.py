@@ -270,7 +270,7 @@ observe(healthy, "healthy", sample_keys=True).table(every=5)
 # (memory)? Is it throwing data away to make room ([evictions](../docs/glossary.md#eviction)/s)? Is
 # data timing out (expirations/s)? How much load reaches the source of truth (misses/s)? Is it fast
 # (latency)? Healthy means every line stays within a band you can explain. Here the hit ratio
-# starts at 1 because the cache was warmed, falls from 0.6 s as the first items expire (the rarely
+# starts at 1 because the cache was warmed, falls from about 0.7 s as the first items expire (the rarely
 # read ones are not fetched again), and after 1.5 s, when every item has expired once, it swings
 # between about 0.6 and 0.85 without a trend; misses and expirations level off with it. Memory
 # rises for the first 0.7 s, then stays in a band. No evictions, a flat latency.
@@ -307,12 +307,14 @@ mon.Series(runs["healthy"][:10]).table(["t", "keys", "unexpired_keys", "used_mem
 # in two ways: when someone reads it (lazy expiry), or when its
 # [active expiry](../docs/glossary.md#active-expiry) cycle finds it. That cycle runs 10 times a
 # second, samples 20 keys that have a TTL, deletes the expired ones, and samples again only while
-# more than 10% of a sample had expired. Early in the run only the sessions are expiring, a few per
-# hundred keys with a TTL, so a sample of 20 often holds two expired keys or fewer (10% or less), and
-# the cycle stops after reclaiming just those: expired sessions pile up faster than it clears them.
-# When the items start expiring too, samples find many expired keys, the cycle keeps going, and the
-# backlog is cleared. A real Redis 7.0 shows the same lag (the twin models this
-# cycle). In the creep exercise below, this is the warm-up your alert must not page on.
+# more than 10% of a sample had expired. From 0.5 s on, the first sessions and items expire at a
+# few per hundred keys per cycle, so a sample of 20 often holds two expired keys or fewer (10% or
+# less), and the cycle stops after reclaiming just those: expired keys pile up faster than it clears
+# them (71 at 0.7 s). Once the backlog is big enough that samples keep finding more than 10%, the
+# cycle repeats and clears it (keys drop from 339 to 306 at 0.8 s). A real Redis 7.0 shows the same
+# lag (the twin models this cycle; on a real server the same run held 89 such keys at 0.8 s). In the
+# creep exercise below, this is the warm-up your alert must not page on.
+
 # %% [markdown]
 # ## Watch it live
 #
@@ -341,7 +343,7 @@ print(f"{len(dash.series)} samples, dashboard threads still running: {mon.dashbo
 assert not dash.running and mon.dashboard_threads() == []
 
 # %% [markdown]
-# ## Five signatures of entropy, made on purpose
+# ## Six signatures of entropy, made on purpose
 #
 # Each run below changes **one knob** of the healthy workload and shows the panels where the damage
 # appears first, with the healthy run in grey behind it.
@@ -357,8 +359,8 @@ mon.plot_dashboard(runs["creep"], "Memory creep: sessions stored without a TTL",
 
 # %% [markdown]
 # Memory climbs in a straight line while the hit ratio looks just like the healthy run's (in fake
-# mode it is identical, sample for sample). Creep is invisible to anyone who watches only the hit ratio, and it ends in
-# evictions or, under `noeviction`, in refused writes. How far apart were the two runs at the end?
+# mode it is identical, sample for sample). Creep is invisible to anyone who watches only the hit
+# ratio, and it ends in evictions or, under `noeviction`, in refused writes (signature 6). How far apart were the two runs at the end?
 
 # %%
 grew = runs["creep"][-1]["used_memory_mib"] - runs["healthy"][-1]["used_memory_mib"]
@@ -406,8 +408,8 @@ mon.plot_dashboard(runs["shift"], "The hot set moves", ["hit_ratio", "memory"],
 
 # %% [markdown]
 # The hit ratio falls off a cliff and climbs back as the new hot items get cached (every miss is a
-# read from the source of truth). Memory rises too:
-# the old hot set stays cached, unread, until its TTL runs out. Without a TTL it would stay forever.
+# read from the source of truth). Memory rises too, for about a second: the old hot set stays
+# cached, unread, until its TTL runs out. Without a TTL it would stay forever.
 
 # %%
 shift = runs["shift"]
@@ -511,7 +513,7 @@ assert latency.column("latency_p99_ms").max() > 10 * np.median(runs["healthy"].c
 # ### 6. Refused writes: creep under `noeviction`
 #
 # The creep from signature 1 again, on a server configured the other way: `noeviction` and a limit
-# of 1.5 MB. Nothing is evicted; once memory reaches the limit, Redis refuses every write that could
+# of 1500 KB. Nothing is evicted; once memory reaches the limit, Redis refuses every write that could
 # grow memory with an OOM error. The app survives (in cache-aside a failed cache write only means the
 # next read misses again), so nobody notices unless someone counts the errors. The workload counts
 # the refusals it receives; watch memory, the errors and the hit ratio:
