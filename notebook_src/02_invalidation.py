@@ -18,10 +18,11 @@
 # - The [cache-aside](../docs/glossary.md#cache-aside) read and write paths, and why a delete in
 #   Redis does not reach the copies your app instances keep in their own memory (an
 #   [L1 cache](../docs/glossary.md#l1-cache)).
-# - How to build the popular pub/sub invalidation pattern so it really works: messages that survive
-#   keys with colons, prefix clears with `SCAN` (never `KEYS`), subscriber threads that stop cleanly.
+# - How to build the popular [pub/sub](../docs/glossary.md#pubsub) invalidation pattern so it really works: messages that survive
+#   keys with colons, prefix clears with [`SCAN`](../docs/glossary.md#scan) (never `KEYS`),
+#   subscriber threads that stop cleanly.
 # - Why pub/sub loses invalidations, and two defences: a TTL backstop and a log in a
-#   [Redis Stream](../docs/glossary.md#redis-stream) (and how durable that log really is).
+#   [Redis Stream](../docs/glossary.md#stream) (and how durable that log really is).
 # - The [cache-aside race](../docs/glossary.md#cache-aside-race) that writes an old value back right
 #   after a delete, reproduced step by step, and closed with versioned writes.
 # - What Redis can do for you: [keyspace notifications](../docs/glossary.md#keyspace-notifications)
@@ -111,8 +112,7 @@ r.delete(ns.key("a")), r.unlink(ns.key("b")), r.exists(ns.key("a"), ns.key("b"))
 # ## 2. Tell every instance: pub/sub invalidation
 #
 # The pattern from the article this series started from: a publisher sends a short text message on
-# a Redis [pub/sub](../docs/glossary.md#pubsub) channel for every change, and every subscriber acts
-# on it. Three messages:
+# a Redis pub/sub channel for every change, and every subscriber acts on it. Three messages:
 #
 # | Message | Meaning | What an L1 does |
 # |---|---|---|
@@ -739,7 +739,7 @@ assert plain.worst_age == outcomes["stream"].worst_age
 # number plays the token's role here. Leases also solve a second problem: the paper's memcached hands
 # out at most one token per key every 10 seconds, so when a hot key is deleted, one reader refills
 # it while the others wait briefly, instead of all of them hammering the database at once (a
-# [thundering herd](../docs/glossary.md#thundering-herd)). Tombstones
+# [thundering herd](../docs/glossary.md#stampede)). Tombstones
 # have one cost of their own: they must live longer than your slowest fill, or the race reopens.
 
 # %% [markdown]
