@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
+import numbers
 import time as _time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +62,46 @@ POLICIES = (
 )
 
 
+# ---- input checks: one friendly sentence instead of a traceback from deep inside ------------------
+
+def check_policy(policy: object, allowed: Sequence[str] = POLICY_NAMES) -> str:
+    """`policy` if it is one of `allowed`, else a LabError that suggests the nearest name."""
+    import difflib
+
+    if isinstance(policy, str) and policy in allowed:
+        return policy
+    if not isinstance(policy, str):
+        raise LabError(f"A policy is a name like 'allkeys-lru', not {policy!r}.")
+    guess = difflib.get_close_matches(policy.strip().lower().replace("_", "-"), allowed, n=1, cutoff=0.6)
+    if policy in POLICY_NAMES:
+        raise LabError(f"{policy!r} is a Redis policy, but not one this helper runs: choose one of "
+                       f"{', '.join(allowed)}.")
+    hint = f"did you mean {guess[0]!r}?" if guess else f"choose one of {', '.join(allowed)}."
+    raise LabError(f"Unknown maxmemory-policy {policy!r}: {hint}")
+
+
+def check_count(name: str, value: object, low: int = 0, high: int | None = None) -> int:
+    """`value` as an int if it is a whole number in [low, high], else a one-sentence LabError."""
+    name = name[:1].upper() + name[1:] if " " in name else name
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+            or value != int(value)):
+        raise LabError(f"{name} must be a whole number, not {value!r}.")
+    if value < low or (high is not None and value > high):
+        span = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise LabError(f"{name} must be {span}, not {value!r}.")
+    return int(value)
+
+
+def check_number(name: str, value: object, low: float = 0.0, strict: bool = False) -> float:
+    """`value` as a float if it is a number >= low (> low when strict), else a LabError."""
+    name = name[:1].upper() + name[1:] if " " in name else name
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise LabError(f"{name} must be a number, not {value!r}.")
+    if value < low or (strict and value == low):
+        raise LabError(f"{name} must be {'more than' if strict else 'at least'} {low:g}, not {value!r}.")
+    return float(value)
+
+
 def require_owned(client: redis.Redis) -> None:
     """Refuse a client on a server the lab did not start (these helpers flush and reconfigure)."""
     if backends.backend_of(client) == "live":
@@ -70,9 +112,16 @@ def require_owned(client: redis.Redis) -> None:
 def configure(client: redis.Redis, **config: object) -> None:
     """CONFIG SET on a lab-owned server (names with _ or -), then FLUSHALL and RESETSTAT."""
     require_owned(client)
+    if "maxmemory_policy" in config:
+        check_policy(config["maxmemory_policy"])
+    if "maxmemory_samples" in config:
+        check_count("maxmemory-samples", config["maxmemory_samples"], 1, 64)
     client.flushall()
     for name, value in config.items():
-        client.config_set(name.replace("_", "-"), value)
+        try:
+            client.config_set(name.replace("_", "-"), value)
+        except redis.ResponseError as exc:
+            raise LabError(f"Redis refused {name.replace('_', '-')} = {value!r}: {str(exc).rstrip('.')}.") from None
     client.config_resetstat()
 
 
@@ -160,6 +209,9 @@ def fill(client: redis.Redis, n_keys: int, value_size: int = 1024, ttl_every: in
     command: the result records how many writes succeeded and where the first one failed.
     """
     require_owned(client)
+    n_keys, value_size = check_count("n_keys", n_keys), check_count("value_size", value_size)
+    ttl_every, batch = check_count("ttl_every", ttl_every), check_count("batch", batch, 1)
+    ttl_s = check_count("ttl_s", ttl_s, 1)
     policy = client.config_get("maxmemory-policy")["maxmemory-policy"]
     written, first_oom, error = 0, None, None
     started = _time.perf_counter()
@@ -190,6 +242,7 @@ def compare_policies(client: redis.Redis, policies: Iterable[str] = POLICY_NAMES
                      ttl_every: int = 0) -> list[FillResult]:
     """The same fill under each policy (FLUSHALL and RESETSTAT between), on a lab-owned server
     whose maxmemory is already set."""
+    policies = [check_policy(p) for p in ([policies] if isinstance(policies, str) else policies)]
     results = []
     for policy in policies:
         configure(client, maxmemory_policy=policy)
@@ -302,6 +355,9 @@ def lru_survival(client: redis.Redis, samples: int = 5, groups: int = 4, gap_s: 
     In fake mode the waits are instant; against a real server they take about
     `groups * gap_s` seconds.
     """
+    samples, groups = check_count("samples", samples, 1, 64), check_count("groups", groups, 2)
+    value_size, batch = check_count("value_size", value_size, 1), check_count("batch", batch, 1)
+    gap_s = check_number("gap_s", gap_s)
     if gap_s <= 1.0:
         raise LabError(f"gap_s={gap_s} is too short: Redis's LRU clock ticks once a second, so "
                        "touch groups less than 1 s apart look equally old. Use 1.1 s or more.")
@@ -339,6 +395,10 @@ def lfu_counter_growth(client: redis.Redis, log_factors: Iterable[int] = (0, 1, 
 
     Runs on a lab-owned server under allkeys-lfu (OBJECT FREQ needs an LFU policy).
     """
+    log_factors = [check_count("lfu-log-factor", f) for f in log_factors]
+    checkpoints = [check_count("a checkpoint", c) for c in checkpoints]
+    if checkpoints != sorted(checkpoints):
+        raise LabError(f"checkpoints must be in increasing order (numbers of GETs so far), not {checkpoints}.")
     out: dict[int, list[int]] = {}
     for factor in log_factors:
         configure(client, maxmemory_policy="allkeys-lfu", lfu_log_factor=factor)
@@ -362,6 +422,8 @@ def lfu_model_curve(hits: Sequence[int], log_factor: int = 10, seed: int = 0) ->
     """
     import numpy as np
 
+    hits = [check_count("a number of hits", h) for h in hits]
+    log_factor = check_count("log_factor", log_factor)
     rng = np.random.default_rng(seed)
     values = np.arange(lrulfu.LFU_INIT_VAL, 255)
     p = 1.0 / (np.maximum(values - lrulfu.LFU_INIT_VAL, 0) * log_factor + 1.0)
@@ -371,8 +433,10 @@ def lfu_model_curve(hits: Sequence[int], log_factor: int = 10, seed: int = 0) ->
 
 def lfu_model_decay(counter: int, idle_minutes: Sequence[float], decay_time: int = 1) -> list[int]:
     """The counter after each idle time, by the twin's decay function (lfu-decay-time minutes)."""
+    counter = check_count("counter", counter, 0, 255)
+    decay_time = check_count("decay_time", decay_time)
     out = []
-    for minutes in idle_minutes:
+    for minutes in [check_number("idle minutes", m) for m in idle_minutes]:
         stamp = (0 << 8) | counter
         out.append(lrulfu.lfu_decr_and_return(stamp, int(minutes), decay_time))
     return out
@@ -384,8 +448,12 @@ def lfu_decay(client: redis.Redis, hits: int = 1000, idle_minutes: Sequence[floa
 
     Against a real server this would take real minutes: run it in `twin_sandbox()`.
     """
-    configure(client, maxmemory_policy="allkeys-lfu", lfu_log_factor=log_factor,
-              lfu_decay_time=decay_time)
+    hits = check_count("hits", hits)
+    idle_minutes = [check_number("idle minutes", m) for m in idle_minutes]
+    if idle_minutes != sorted(idle_minutes):
+        raise LabError(f"idle_minutes must be in increasing order, not {list(idle_minutes)}.")
+    configure(client, maxmemory_policy="allkeys-lfu", lfu_log_factor=check_count("log_factor", log_factor),
+              lfu_decay_time=check_count("decay_time", decay_time))
     client.set("hot", value_of(16))
     get_many(client, "hot", hits)
     out, waited = [], 0.0
@@ -427,6 +495,7 @@ def memory_usage_rows(client: redis.Redis, value_sizes: Iterable[int] = (8, 44, 
 
 def bytes_per_key(client: redis.Redis, n_keys: int = 1000, value_size: int = 100) -> float:
     """used_memory growth per key when `n_keys` keys of `value_size` bytes are added."""
+    n_keys, value_size = check_count("n_keys", n_keys, 1), check_count("value_size", value_size)
     configure(client)
     before = info_int(client, "used_memory")
     fill(client, n_keys, value_size)
@@ -452,6 +521,10 @@ def eviction_order(client: redis.Redis, keys: Sequence[CacheKey], policy: str, e
     Candidates are sampled with maxmemory-samples 10; with at most 10 candidate keys every
     policy except the random ones is deterministic.
     """
+    check_policy(policy, [p for p in POLICY_NAMES if p != "noeviction"])
+    if not keys:
+        raise LabError("eviction_order needs at least one key.")
+    evict = check_count("evict", evict, 1, len(keys))
     configure(client, maxmemory="0", maxmemory_policy=policy, maxmemory_samples=10,
               notify_keyspace_events="Ee")
     listener = backends.another_client(client)
@@ -531,9 +604,13 @@ def _lesson_traces() -> dict:
 
 def lesson_trace(workload: str):
     """One of the lesson's traces by name: "zipf", "scans" or "shifting"."""
+    import difflib
+
     traces = _lesson_traces()
     if workload not in traces:
-        raise LabError(f"Unknown workload {workload!r}: choose one of {', '.join(ALL_WORKLOADS)}.")
+        guess = difflib.get_close_matches(str(workload).strip().lower(), ALL_WORKLOADS, n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]!r}?" if guess else f"choose one of {', '.join(ALL_WORKLOADS)}."
+        raise LabError(f"Unknown workload {workload!r}: {hint}")
     return traces[workload]
 
 
@@ -545,24 +622,31 @@ def lesson_run(workload: str, policy: str, max_keys: int, samples: int = 5, rate
     """
     from .twin import simulate
 
-    if policy not in POLICY_NAMES:
-        raise LabError(f"Unknown policy {policy!r}: choose one of {', '.join(POLICY_NAMES)}.")
-    if int(max_keys) < 1:
+    check_policy(policy)
+    if isinstance(max_keys, numbers.Real) and not isinstance(max_keys, bool) and max_keys < 1:
         raise LabError(f"A cache holds at least 1 key, not {max_keys}.")
-    return simulate(lesson_trace(workload), policy=policy, max_keys=int(max_keys), samples=int(samples),
-                    rate=rate)
+    max_keys = check_count("max_keys", max_keys, 1)
+    samples = check_count("samples", samples, 1, 64)
+    rate = check_number("rate", rate, 0, strict=True)
+    return simulate(lesson_trace(workload), policy=policy, max_keys=max_keys, samples=samples, rate=rate)
 
 
 def lesson_curves(workload: str, sizes: Sequence[int], policies: Iterable[str] = SIM_POLICIES,
                   samples: int = 5) -> dict[str, list[float]]:
     """Hit ratio at each cache size (keys) for each policy on a lesson trace."""
-    return {policy: [lesson_run(workload, policy, int(size), samples).hit_ratio for size in sizes]
+    policies = [check_policy(p) for p in ([policies] if isinstance(policies, str) else policies)]
+    sizes = [check_count("a cache size", size, 1) for size in sizes]
+    return {policy: [lesson_run(workload, policy, size, samples).hit_ratio for size in sizes]
             for policy in policies}
 
 
 def smallest_size(curves: dict[str, list[float]], sizes: Sequence[int], target: float) -> tuple[str, int] | None:
     """The (policy, size) with the smallest size whose hit ratio reaches `target` (ties: the
     higher hit ratio), or None if no run reaches it."""
+    sizes = list(sizes)
+    if any(len(hits) != len(sizes) for hits in curves.values()):
+        raise LabError(f"Every curve needs one hit ratio per size ({len(sizes)} sizes).")
+    target = check_number("target", target)
     best = None
     for policy, hits in curves.items():
         for size, hit in zip(sizes, hits):

@@ -36,9 +36,10 @@
 # | Pipelining (many commands, one round trip) | Helpful | Explained where it is used |
 #
 # **Time to learn:** 30 minutes, plus 20 for the optional deep dives (sections whose heading
-# starts with "Optional deep dive": skip them on a first pass; nothing later needs them). No server to install: the lab runs on an embedded twin of
-# Redis 7. With `ENTROPY_LAB_BACKEND=server` (or a live URL) the sandboxes below run on a real
-# private `redis-server`; your own server is never reconfigured.
+# starts with "Optional deep dive": skip them on a first pass; nothing later needs them). No
+# server to install: the lab runs on an embedded twin of Redis 7. With
+# `ENTROPY_LAB_BACKEND=server` (or a live URL) the sandboxes below run on a real private
+# `redis-server`; your own server is never reconfigured.
 
 # %% [markdown]
 # ## Set up
@@ -426,8 +427,8 @@ lfu_explorer(10, 1)
 #
 # Which policy keeps the most hits depends on the traffic. The twin's **trace simulator** replays
 # a request trace, cache-aside (a miss writes the key), through the same eviction code as the fake
-# server, at a chosen request rate so that the 1 s LRU clock and LFU decay act as they would on a
-# server. Three seeded traces of 6,000 requests over 1,000 keys, at 100 requests/s:
+# server, at a chosen request rate so that the 1 s [LRU clock](../docs/glossary.md#lru-clock) (the
+# once-a-second timestamp Redis's LRU ranks keys by) and LFU decay act as they would on a server. Three seeded traces of 6,000 requests over 1,000 keys, at 100 requests/s:
 #
 # - **zipf**: a few keys are very popular, most are rare (Zipf, alpha 1), popularity never changes;
 # - **scans**: the same, plus a one-off scan of 500 cold keys every 1,200 requests (a batch job, a

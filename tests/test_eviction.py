@@ -298,3 +298,79 @@ def test_plot_lfu_knobs_draws_growth_then_decay():
     growth, decay = axes[0].lines[0].get_ydata(), axes[1].lines[0].get_ydata()
     assert list(growth) == [6, 15, 105] and list(decay) == [105, 100, 95]
     assert axes[0].get_xscale() == "log" and "idle minutes" in axes[1].get_xlabel()
+
+
+# ---- input checks: one friendly sentence (issue 15) -----------------------------------------------
+
+def _one_sentence(exc) -> str:
+    text = str(exc.value)
+    assert text.endswith((".", "?")) and "\n" not in text and "Traceback" not in text
+    return text
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: ev.lesson_run("zipf", "allkeys_lru", 100), "did you mean 'allkeys-lru'"),
+    (lambda: ev.lesson_run("zipf", "Allkeys-LFU", 100), "did you mean 'allkeys-lfu'"),
+    (lambda: ev.lesson_run("zipf", "lru", 100), "Unknown maxmemory-policy"),
+    (lambda: ev.lesson_run("zipf", 3, 100), "not 3"),
+    (lambda: ev.lesson_run("zpif", "allkeys-lru", 100), "did you mean 'zipf'"),
+    (lambda: ev.lesson_run("zipf", "allkeys-lru", -5), "at least 1 key"),
+    (lambda: ev.lesson_run("zipf", "allkeys-lru", 0), "at least 1 key"),
+    (lambda: ev.lesson_run("zipf", "allkeys-lru", 10.5), "whole number"),
+    (lambda: ev.lesson_run("zipf", "allkeys-lru", "100"), "whole number"),
+    (lambda: ev.lesson_run("zipf", "allkeys-lru", float("inf")), "whole number"),
+    (lambda: ev.lesson_run("zipf", "allkeys-lru", 100, samples=0), "between 1 and 64"),
+    (lambda: ev.lesson_run("zipf", "allkeys-lru", 100, samples=65), "between 1 and 64"),
+    (lambda: ev.lesson_run("zipf", "allkeys-lru", 100, rate=0), "more than 0"),
+    (lambda: ev.lesson_curves("zipf", [50, -1]), "A cache size must be at least 1"),
+    (lambda: ev.lesson_curves("zipf", [50], ["allkeys-lru", "alkeys-lfu"]), "did you mean 'allkeys-lfu'"),
+    (lambda: ev.smallest_size({"allkeys-lru": [0.5]}, [10, 20], 0.4), "one hit ratio per size"),
+    (lambda: ev.lfu_model_curve([10, -1]), "A number of hits must be at least 0"),
+    (lambda: ev.lfu_model_curve([10], log_factor=-1), "log_factor must be at least 0"),
+    (lambda: ev.lfu_model_decay(256, [1]), "between 0 and 255"),
+    (lambda: ev.lfu_model_decay(20, [-1]), "Idle minutes must be at least 0"),
+])
+def test_pure_helpers_refuse_bad_input_in_one_sentence(call, words):
+    with pytest.raises(LabError) as raised:
+        call()
+    assert words in _one_sentence(raised)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda s: ev.configure(s, maxmemory_policy="allkeys_lru"), "did you mean 'allkeys-lru'"),
+    (lambda s: ev.configure(s, maxmemory_policy="volatile-tll"), "did you mean 'volatile-ttl'"),
+    (lambda s: ev.configure(s, maxmemory_samples=0), "between 1 and 64"),
+    (lambda s: ev.configure(s, maxmemory="lots"), "Redis refused maxmemory"),
+    (lambda s: ev.fill(s, -10), "n_keys must be at least 0"),
+    (lambda s: ev.fill(s, 10, value_size=-1), "value_size must be at least 0"),
+    (lambda s: ev.fill(s, 10, batch=0), "batch must be at least 1"),
+    (lambda s: ev.fill(s, 10.5), "whole number"),
+    (lambda s: ev.fill(s, 10, ttl_every=1, ttl_s=0), "ttl_s must be at least 1"),
+    (lambda s: ev.compare_policies(s, ["allkeys-lru", "noevicton"]), "did you mean 'noeviction'"),
+    (lambda s: ev.compare_policies(s, "allkeys-lr"), "did you mean 'allkeys-lru'"),
+    (lambda s: ev.lru_survival(s, samples=0), "between 1 and 64"),
+    (lambda s: ev.lru_survival(s, groups=1), "groups must be at least 2"),
+    (lambda s: ev.lru_survival(s, gap_s="2"), "gap_s must be a number"),
+    (lambda s: ev.lru_survival(s, gap_s=0.5), "once a second"),
+    (lambda s: ev.lfu_counter_growth(s, log_factors=(-1,)), "lfu-log-factor must be at least 0"),
+    (lambda s: ev.lfu_counter_growth(s, checkpoints=(10, 1)), "increasing order"),
+    (lambda s: ev.lfu_decay(s, hits=-1), "hits must be at least 0"),
+    (lambda s: ev.lfu_decay(s, idle_minutes=(5, 1)), "increasing order"),
+    (lambda s: ev.bytes_per_key(s, 0), "n_keys must be at least 1"),
+    (lambda s: ev.eviction_order(s, ev.PREDICTION_KEYS, "volatile_ttl", 3), "did you mean 'volatile-ttl'"),
+    (lambda s: ev.eviction_order(s, ev.PREDICTION_KEYS, "noeviction", 3), "not one this helper runs"),
+    (lambda s: ev.eviction_order(s, ev.PREDICTION_KEYS, "volatile-ttl", 0), "between 1 and 7"),
+    (lambda s: ev.eviction_order(s, ev.PREDICTION_KEYS, "volatile-ttl", 8), "between 1 and 7"),
+    (lambda s: ev.eviction_order(s, (), "volatile-ttl", 1), "at least one key"),
+])
+def test_server_helpers_refuse_bad_input_in_one_sentence(twin, call, words):
+    with pytest.raises(LabError) as raised:
+        call(twin)
+    assert words in _one_sentence(raised)
+
+
+def test_numpy_integers_are_whole_numbers():
+    import numpy as np
+
+    assert ev.lesson_run("zipf", "allkeys-lru", np.int64(100)) is ev.lesson_run("zipf", "allkeys-lru", 100)
+    assert ev.check_count("n", np.int32(3)) == 3 and ev.check_count("n", 4.0) == 4
