@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.learners.split(",")]
     stems = args.notebooks.split(",")
-    print(f"machine: {os.cpu_count()} CPU cores; kernels and the redis-server run here", flush=True)
+    print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} before the run; "
+          "kernels and the redis-server run here", flush=True)
     rows, served = [], {}
     context = multiprocessing.get_context("spawn")
     for n in sizes:
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 times = [t for t, _ in results]
                 errors = [e for _, e in results if e]
                 ok = not errors and max(times) < args.limit
-                served.setdefault(stem, []).append((n, ok))
+                served.setdefault(stem, []).append((n, ok, (cpu1 - cpu0) / n))
                 rows.append([stem, n, round(max(times), 1), round(statistics.median(times), 1),
                              round(cpu1 - cpu0, 2), commands1 - commands0,
                              "yes" if ok else ("ERROR " + errors[0] if errors else "no")])
@@ -87,9 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
     for stem, results in served.items():
-        fits = [n for n, ok in results if ok]
-        print(f"notebook {stem}: up to {max(fits) if fits else 0} concurrent learner(s) of those tried "
-              f"({', '.join(str(n) for n, _ in results)}) finished under {args.limit:.0f} s on this machine")
+        fits = 0
+        for n, ok, _ in results:  # the largest room size with every smaller size fitting too
+            if not ok:
+                break
+            fits = n
+        per_learner = max(cpu for _, _, cpu in results)
+        print(f"notebook {stem}: this machine served {fits} concurrent learner(s) under {args.limit:.0f} s "
+              f"(tried {', '.join(str(n) for n, _, _ in results)}); the redis-server spent at most "
+              f"{per_learner:.2f} CPU s per learner's Run All, so one Redis core would keep up with about "
+              f"{int(args.limit / per_learner) if per_learner else 'many'} learners starting it within {args.limit:.0f} s "
+              "(kernels elsewhere)")
     return 0
 
 

@@ -56,6 +56,8 @@ def learner_names(count: int, names: list[str] | None = None, stem: str = "learn
     """`names` (validated, no duplicates) or learner01..learnerNN."""
     if names:
         chosen = [validate_learner(n.strip(), "a learner name") for n in names if n.strip()]
+        if "default" in chosen:
+            raise LabError("'default' is Redis's own admin user, not a learner name: choose another.")
         if len(set(chosen)) != len(chosen):
             raise LabError("Two learners have the same name: every learner needs their own.")
         return chosen
@@ -87,7 +89,11 @@ def create_learners(admin: redis.Redis, learners: list[str], host: str, port: in
     seats = []
     for learner in learners:
         password = new_password()
-        admin.execute_command("ACL", "SETUSER", learner, *acl_rules(learner, password))
+        try:
+            admin.execute_command("ACL", "SETUSER", learner, *acl_rules(learner, password))
+        except redis.ResponseError as exc:  # e.g. Redis 6 does not know FUNCTION or shard channels
+            raise LabError(f"The server refused the rules of {learner!r} ({exc}): the workshop server needs "
+                           "Redis 7.0 or newer.") from None
         seats.append(Seat(learner, learner_url(learner, password, host, port, db, scheme)))
     return seats
 
@@ -104,9 +110,15 @@ def write_seats(path: str, seats: list[Seat], where: str) -> None:
              "# A learner runs:  export ENTROPY_LAB_REDIS_URL='<their URL>'   then   python -m entropy_lab doctor",
              "# (or, in a notebook before lab.connect():  %env ENTROPY_LAB_REDIS_URL=<their URL>)"]
     lines += [f"{seat.learner} {seat.url}" for seat in seats]
+    _write_private(path, "\n".join(lines) + "\n")
+
+
+def _write_private(path: str, text: str) -> None:
+    """Write `text` to `path`, readable and writable by this user only (an old file's mode too)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write("\n".join(lines) + "\n")
+        out.write(text)
 
 
 def read_seats(path: str) -> list[Seat]:
@@ -279,9 +291,7 @@ def main(argv: list[str] | None = None, wait: bool = True) -> int:
         where = f"a private redis-server on port {server.port}, listening on {bind}"
         write_seats(args.out, seats, where)
         admin_path = args.out + ADMIN_FILE_SUFFIX
-        fd = os.open(admin_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(room.admin_url + "\n")
+        _write_private(admin_path, room.admin_url + "\n")
     except LabError as exc:
         print(f"workshop-server: {exc}", file=sys.stderr)
         return 2

@@ -61,7 +61,7 @@ def test_learner_names():
     assert ws.learner_names(3) == ["learner01", "learner02", "learner03"]
     assert ws.learner_names(120)[-1] == "learner120"
     assert ws.learner_names(0, ["ada", " bob "]) == ["ada", "bob"]
-    for bad in (["ada", "ada"], ["a b"]):
+    for bad in (["ada", "ada"], ["a b"], ["default"]):
         with pytest.raises(LabError):
             ws.learner_names(0, bad)
 
@@ -223,11 +223,16 @@ def test_workshop_server_command_line_writes_urls_and_stops(tmp_path):
 
 
 def test_workshop_server_configures_a_server_the_instructor_owns(tmp_path, fresh_redis_server):
+    import os
+
     admin = fresh_redis_server.client()
     admin.set("app:user:1", "keep")
     out = tmp_path / "room.txt"
+    out.write_text("an old file anyone could read")
+    out.chmod(0o644)
     assert ws.main(["--url", fresh_redis_server.url, "--names", "ada,bob", "--out", str(out)]) == 0
     seats = ws.read_seats(str(out))
+    assert oct(os.stat(out).st_mode & 0o777) == "0o600"
     ada = redis.Redis.from_url(seats[0].url, decode_responses=True)
     with pytest.raises(redis.exceptions.NoPermissionError):
         ada.get("app:user:1")
