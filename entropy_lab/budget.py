@@ -484,8 +484,8 @@ class BudgetResult:
                 self.source_peak, self.memory_mb, self.energy()]
 
 
-ROW_HEADERS = ["configuration", "stale reads", "worst age (s)", "hit ratio", "source peak (/s)",
-               "memory (MB)", "energy (/s)"]
+ROW_HEADERS = ["configuration (model)", "stale reads", "worst age (s)", "hit ratio", "source peak (/s)",
+               "memory (MB)", "energy (model units/s)"]
 
 
 # ---------------------------------------------------------------- the simulation
@@ -820,8 +820,8 @@ class SeedRuns:
                 f"{self.mean('energy'):.1f} ({self.worst('energy'):.1f})"]
 
 
-SEED_ROW_HEADERS = ["configuration", "stale reads: mean (worst)", "hit ratio: mean (worst)",
-                    "source peak (/s, worst)", "memory (MB, worst)", "energy (/s): mean (worst)"]
+SEED_ROW_HEADERS = ["configuration (model)", "stale reads: mean (worst)", "hit ratio: mean (worst)",
+                    "source peak (/s, worst)", "memory (MB, worst)", "energy (model units/s): mean (worst)"]
 
 
 def run_seeds(config: BudgetConfig, seeds: tuple[int, ...] = CAPSTONE_SEEDS) -> SeedRuns:
@@ -1069,3 +1069,201 @@ def eviction_standin_vs_twin(config: BudgetConfig, workload: Workload | None = N
     twin = simulate(np.asarray(keys, dtype=np.int64), policy=config.policy, maxmemory=int(config.maxmemory_mb * MB),
                     timestamps=np.asarray(times), value_size=np.asarray(w.sizes), key_length=16)
     return hits / len(keys), twin.hit_ratio
+
+
+# ---------------------------------------------------------------- write strategies and keying, measured on a client
+#
+# Two more sources of entropy the article names: the write path (cache-aside, write-through,
+# write-behind) and "duplicated data" from poor keying. Both run on a real redis-py client
+# (the twin in fake mode), on the stream's own clock, like notebook 00.
+
+WRITE_STRATEGIES = ("cache-aside, no invalidation", "cache-aside + DEL on write", "write-through", "write-behind")
+
+
+@dataclass
+class WriteStrategyResult:
+    """One write strategy on one read/write stream."""
+
+    strategy: str
+    reads: int
+    stale_reads: int
+    writes: int
+    redis_round_trips: int         # Redis commands sent by writes
+    database_reads: int            # cache misses that read the source of truth
+    unread_copies: int             # copies a write SET that were replaced or left unread (a wasted SET)
+    database_writes: int           # writes that reached the source of truth
+    most_unsaved: int              # most acknowledged writes held only in the cache tier at one moment
+    longest_unsaved: float         # s: the longest an acknowledged write waited for the database
+
+    @property
+    def stale_fraction(self) -> float:
+        return self.stale_reads / self.reads if self.reads else 0.0
+
+    def row(self) -> list:
+        return [self.strategy, f"{self.stale_fraction:.1%}", self.database_reads,
+                f"{self.redis_round_trips / max(1, self.writes):.0f}", self.unread_copies, self.database_writes,
+                self.most_unsaved, self.longest_unsaved]
+
+
+WRITE_HEADERS = ["write strategy", "stale reads", "database reads", "Redis commands per write",
+                 "copies SET but never read", "database writes", "most writes not yet in the database",
+                 "longest wait for the database (s)"]
+
+
+def _positive(name: str, value: Any, whole: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)
+    if not ok or (whole and int(value) != value):
+        kind = "a whole number" if whole else "a number"
+        raise LabError(f"{name}={value!r}: use {kind} above 0.")
+
+
+def write_strategies(client: Any, ns: Any, n_keys: int = 50, seconds: float = 20.0, rate: float = 50.0,
+                     write_share: float = 0.2, flush_every: float = 5.0, seed: int = 3) -> list[WriteStrategyResult]:
+    """Replay one seeded stream through each of WRITE_STRATEGIES on `client` (keys under `ns`).
+
+    cache-aside: reads fill the cache on a miss; writes go to the database only, or also DEL the copy.
+    write-through: every write goes to the database and SETs the new copy. write-behind: every write
+    SETs the new copy and joins a queue; the queue is written to the database every `flush_every` s
+    (repeated writes to one key coalesce into one database write). Nothing here runs concurrently, so
+    the races of notebook 02 do not appear.
+    """
+    from .decay import payload, request_stream
+    from .truth import Record, decode, encode
+
+    _positive("n_keys", n_keys, whole=True)
+    _positive("seconds", seconds)
+    _positive("rate", rate)
+    _positive("flush_every", flush_every)
+    if not 0 <= write_share <= 1:
+        raise LabError(f"write_share={write_share!r}: use a fraction from 0 to 1, e.g. 0.2.")
+    stream = request_stream(n_keys=int(n_keys), seconds=seconds, rate=rate, write_share=write_share, seed=seed)
+    results = []
+    for strategy in WRITE_STRATEGIES:
+        truth = SourceOfTruth()
+        names = sorted({req.key for req in stream})
+        for name in names:
+            truth.write(name, payload(name, 1), 0.0)
+        seeded = truth.writes
+        latest = {name: 1 for name in names}           # the newest acknowledged version of each key
+        queue: dict[str, tuple[int, float]] = {}       # write-behind: key -> (version, first queued at)
+        unsaved = most_unsaved = reads = stale = writes = trips = unread = 0
+        fresh_set: set[str] = set()                    # keys whose copy a write SET and nobody read yet
+        longest = 0.0
+        next_flush = flush_every
+        key = lambda name: ns.key("writes", name)
+
+        def flush(now: float) -> None:
+            nonlocal unsaved, longest
+            for name, (version, since) in sorted(queue.items()):
+                truth.write(name, payload(name, version), now)
+                longest = max(longest, now - since)
+            queue.clear()
+            unsaved = 0
+
+        for req in stream:
+            while strategy == "write-behind" and req.at >= next_flush:
+                flush(next_flush)
+                next_flush += flush_every
+            if req.op == "read":
+                reads += 1
+                cached = client.get(key(req.key))
+                if cached is None:
+                    record = truth.read(req.key)
+                    client.set(key(req.key), encode(record))
+                    served = record.version if strategy != "write-behind" else latest[req.key]
+                else:
+                    served = decode(cached)[0]
+                fresh_set.discard(req.key)
+                stale += served < latest[req.key]
+                continue
+            writes += 1
+            latest[req.key] += 1
+            version = latest[req.key]
+            if strategy == "write-behind":
+                client.set(key(req.key), encode(Record(req.key, payload(req.key, version), version, req.at)))
+                trips += 1
+                unread += req.key in fresh_set
+                fresh_set.add(req.key)
+                queue[req.key] = (version, queue.get(req.key, (0, req.at))[1])
+                unsaved += 1
+                most_unsaved = max(most_unsaved, unsaved)
+                continue
+            record = truth.write(req.key, payload(req.key, version), req.at)
+            if strategy == "cache-aside + DEL on write":
+                client.delete(key(req.key))
+                trips += 1
+            elif strategy == "write-through":
+                client.set(key(req.key), encode(record))
+                trips += 1
+                unread += req.key in fresh_set
+                fresh_set.add(req.key)
+        if strategy == "write-behind":
+            flush(max(next_flush, stream[-1].at if stream else 0.0))
+        for name in names:
+            client.delete(key(name))
+        results.append(WriteStrategyResult(strategy, reads, stale, writes, trips, truth.reads, unread + len(fresh_set),
+                                           truth.writes - seeded, most_unsaved, round(longest, 3)))
+    return results
+
+
+@dataclass
+class KeyingResult:
+    """One key layout for records that are looked up two ways (by id and by email)."""
+
+    layout: str
+    keys: int
+    memory_bytes: int              # MEMORY USAGE summed over the layout's keys
+    stale_by_email: int            # lookups by email that returned an outdated profile
+    lookups_by_email: int
+    round_trips_by_email: int      # Redis commands per lookup by email
+
+    def row(self) -> list:
+        return [self.layout, self.keys, self.memory_bytes, f"{self.stale_by_email} of {self.lookups_by_email}",
+                self.round_trips_by_email]
+
+
+KEYING_HEADERS = ["key layout", "keys", "memory (bytes, MEMORY USAGE)", "stale lookups by email",
+                  "Redis commands per lookup by email"]
+
+
+def duplicate_keys(client: Any, ns: Any, n_users: int = 100, updates: int = 20, seed: int = 5) -> list[KeyingResult]:
+    """Cache `n_users` profiles that are read by id and by email; update `updates` of them.
+
+    "two copies": the profile is cached under user:<id> AND user:email:<email> (the poor keying the
+    article calls duplicated data); an update deletes user:<id>, the key the invalidation code knows.
+    "one copy + pointer": user:email:<email> holds only the id; a lookup by email is two GETs.
+    """
+    _positive("n_users", n_users, whole=True)
+    if not (isinstance(updates, int) and 0 <= updates <= n_users):
+        raise LabError(f"updates={updates!r}: use a whole number from 0 to n_users ({n_users}).")
+    rng = random.Random(seed)
+    users = list(range(int(n_users)))
+    changed = set(rng.sample(users, updates))
+    email = lambda u: f"user{u}@example.com"
+    profile = lambda u, v: json.dumps({"id": u, "email": email(u), "version": v, "bio": "x" * 400})
+    results = []
+    for layout in ("two copies", "one copy + pointer"):
+        by_id = lambda u: ns.key("keying", "user", u)
+        by_email = lambda u: ns.key("keying", "user", "email", email(u))
+        for u in users:
+            client.set(by_id(u), profile(u, 1))
+            client.set(by_email(u), profile(u, 1) if layout == "two copies" else str(u))
+        keys = [k for u in users for k in (by_id(u), by_email(u))]
+        memory = sum(client.memory_usage(k) or 0 for k in keys)
+        for u in changed:                      # the database now holds version 2; invalidate by id
+            client.delete(by_id(u))
+        stale = trips = 0
+        for u in users:
+            raw = client.get(by_email(u))
+            trips += 1
+            if layout == "one copy + pointer":
+                raw = client.get(by_id(int(raw)))
+                trips += 1
+            if raw is None:                    # a miss: read the database, fill the cache by id
+                client.set(by_id(u), profile(u, 2 if u in changed else 1))
+                trips += 1
+                continue
+            stale += json.loads(raw)["version"] < (2 if u in changed else 1)
+        client.delete(*keys)
+        results.append(KeyingResult(layout, len(keys), memory, stale, len(users), round(trips / len(users), 2)))
+    return results

@@ -250,3 +250,52 @@ def test_an_unread_subscribe_confirmation_does_not_hide_a_message(backend):
             assert channel.publish(7, now=0.0) == [0, 1]
         finally:
             channel.close()
+
+
+# ---------------------------------------------------------------- write strategies and keying (on a client)
+
+def test_write_strategies_on_the_fake():
+    with lab.sandbox("fake") as r:
+        ns = lab.namespace(r, "t06")
+        results = {x.strategy: x for x in bg.write_strategies(r, ns)}
+        assert ns.reset() == 0, "the demo cleans up its keys"
+    none, dele, thru, behind = (results[k] for k in bg.WRITE_STRATEGIES)
+    assert none.stale_fraction > 0.5 and dele.stale_reads == thru.stale_reads == behind.stale_reads == 0
+    assert none.redis_round_trips == 0 and dele.redis_round_trips == thru.redis_round_trips == thru.writes
+    assert thru.database_reads < dele.database_reads and thru.unread_copies > 0 == dele.unread_copies
+    assert behind.database_writes < thru.database_writes == thru.writes
+    assert behind.most_unsaved > 0 and 0 < behind.longest_unsaved <= 5.0
+    assert none.most_unsaved == thru.most_unsaved == 0
+
+
+def test_write_behind_window_follows_the_flush_interval():
+    with lab.sandbox("fake") as r:
+        ns = lab.namespace(r, "t06")
+        fast = bg.write_strategies(r, ns, flush_every=1.0)[-1]
+        slow = bg.write_strategies(r, ns, flush_every=10.0)[-1]
+    assert fast.longest_unsaved <= 1.0 < slow.longest_unsaved <= 10.0
+    assert fast.most_unsaved < slow.most_unsaved and fast.database_writes > slow.database_writes
+
+
+def test_duplicate_keys_go_stale_and_pointers_do_not():
+    with lab.sandbox("fake") as r:
+        ns = lab.namespace(r, "t06")
+        two, ptr = bg.duplicate_keys(r, ns, n_users=40, updates=10)
+        assert ns.reset() == 0
+    assert (two.stale_by_email, ptr.stale_by_email) == (10, 0)
+    assert two.memory_bytes > 1.5 * ptr.memory_bytes and ptr.round_trips_by_email > two.round_trips_by_email
+
+
+@pytest.mark.parametrize("call", [
+    lambda r, ns: bg.write_strategies(r, ns, n_keys=0),
+    lambda r, ns: bg.write_strategies(r, ns, seconds=-1),
+    lambda r, ns: bg.write_strategies(r, ns, rate=0),
+    lambda r, ns: bg.write_strategies(r, ns, write_share=1.5),
+    lambda r, ns: bg.write_strategies(r, ns, flush_every=0),
+    lambda r, ns: bg.duplicate_keys(r, ns, n_users=0),
+    lambda r, ns: bg.duplicate_keys(r, ns, n_users=5, updates=6),
+])
+def test_demo_arguments_are_checked(call):
+    with lab.sandbox("fake") as r:
+        with pytest.raises(LabError):
+            call(r, lab.namespace(r, "t06"))
