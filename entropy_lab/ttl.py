@@ -14,10 +14,15 @@ Four parts, one job each:
   probabilistic early recomputation (`xfetch_should_refresh`, Vattani, Chierichetti and
   Lowenstein, VLDB 2015) and a per-key lock taken with `SET NX PX` (single flight).
 
-Time in the workload simulations is the stream's own timeline (as in `entropy_lab.decay`): a
-cached copy carries its deadline on that timeline and a copy past it is treated exactly as
-Redis treats an expired key, as missing. So the numbers are identical on the embedded fake
-and on a real Redis, and a minute of traffic replays in well under a second.
+Time in the workload simulations is the stream's own timeline (as in `entropy_lab.decay`). Every
+cached copy is a Redis key written with a real Redis TTL (`SET ... PXAT`/`PX`), and also carries
+its deadline inside the value. In fake mode (the lab's virtual clock) the replay moves the clock along
+the stream, so Redis itself drops expired copies between slices; inside a slice, served by one
+MGET, the deadline in the value decides, exactly as a GET at that instant would. Against a real
+server the replay outruns the wall clock (minutes of traffic in about a second), so the copies'
+TTLs (PX, with a minute of slack) have not run out when they are read and the deadline in the
+value decides: a model of what Redis would do (`TTLResult.expired_by` says which). Redis never expires a copy before its deadline
+in the value, so the numbers are identical on both, and every key left behind still has a TTL.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from typing import Any, NamedTuple
 import redis
 
 from . import clock as lab_clock
+from .backends import backend_of
 from .decay import Request
 from .errors import LabError
 from .namespaces import Namespace
@@ -45,6 +51,23 @@ from .truth import SourceOfTruth
 # ---------------------------------------------------------------------------------------------
 
 
+class TTLInputError(LabError, ValueError):
+    """A nonsense argument to a lesson-01 helper (one sentence that says what to pass instead)."""
+
+
+def _positive(name: str, value: Any, what: str = "seconds") -> float:
+    """`value` itself, or TTLInputError unless it is a finite number above zero."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise TTLInputError(f"{name} must be a positive number of {what}, not {value!r}.")
+    return value
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise TTLInputError(f"{name} must be a whole number of at least 1, not {value!r}.")
+    return value
+
+
 @dataclass(frozen=True)
 class Lookup:
     """What one `TTLCache.get` found.
@@ -52,7 +75,9 @@ class Lookup:
     status: "hit" (fresh copy served), "expired" (a copy was there but past its deadline; it is
     removed now, like Redis's lazy expiry) or "missing" (nothing cached).
     age: seconds since the copy was stored (None when missing).
-    ttl_left: seconds until the deadline; negative when expired (None when missing).
+    ttl_left: seconds until the deadline, for a hit (None otherwise: unlike Redis's TTL command,
+    whose -1 means "no TTL" and -2 "no key", this never uses negative numbers as codes).
+    overdue: for an expired copy, seconds since its deadline passed (None otherwise).
     """
 
     key: str
@@ -60,6 +85,7 @@ class Lookup:
     value: Any = None
     age: float | None = None
     ttl_left: float | None = None
+    overdue: float | None = None
 
     @property
     def hit(self) -> bool:
@@ -75,9 +101,7 @@ class TTLCache:
     """
 
     def __init__(self, ttl: float, clock: Any = None) -> None:
-        if not ttl > 0:
-            raise ValueError(f"a TTL is a positive number of seconds, not {ttl!r}")
-        self.ttl = float(ttl)
+        self.ttl = float(_positive("a TTL", ttl))
         self._clock = clock
         self._entries: dict[str, tuple[Any, float, float]] = {}  # key -> (value, stored, deadline)
 
@@ -87,7 +111,7 @@ class TTLCache:
     def set(self, key: str, value: Any, ttl: float | None = None) -> float:
         """Store `value` for `ttl` seconds (default: the cache's TTL); returns the deadline."""
         now = self.now()
-        deadline = now + (self.ttl if ttl is None else float(ttl))
+        deadline = now + (self.ttl if ttl is None else _positive("a TTL", ttl))
         self._entries[key] = (value, now, deadline)
         return deadline
 
@@ -100,7 +124,7 @@ class TTLCache:
         now = self.now()
         if now >= deadline:
             del self._entries[key]
-            return Lookup(key, "expired", None, now - stored, deadline - now)
+            return Lookup(key, "expired", None, now - stored, None, now - deadline)
         return Lookup(key, "hit", value, now - stored, deadline - now)
 
     def sweep(self) -> int:
@@ -233,6 +257,15 @@ def catalogue_stream(n_keys: int = 100, seconds: float = 300.0, read_rate: float
     Writes: each item changes at random times, on average once every `change_every` seconds,
     however popular it is (a Poisson process per item).
     """
+    _count("n_keys", n_keys)
+    _positive("seconds", seconds)
+    _positive("read_rate", read_rate, "reads per second")
+    _positive("change_every", change_every)
+    if isinstance(skew, bool) or not isinstance(skew, (int, float)) or not math.isfinite(skew) or skew < 0:
+        raise TTLInputError(f"skew must be a number of 0 or more (0: every item equally popular), not {skew!r}.")
+    if seconds * read_rate > 5_000_000 or n_keys * seconds / change_every > 5_000_000:
+        raise TTLInputError("that stream would hold over 5 million requests: use fewer seconds, a lower read_rate "
+                            "or a larger change_every.")
     rng = random.Random(seed)
     pick = zipf_picker(n_keys, skew, rng)
     stream = [Request(round(i / read_rate, 6), "read", f"item:{pick()}") for i in range(int(seconds * read_rate))]
@@ -264,6 +297,9 @@ class Copy(NamedTuple):
         return cls(int(version), float(deadline), float(delta), value)
 
 
+MODEL_SLACK_MS = 60_000  # see _BatchedView.set
+
+
 class _BatchedView:
     """Cache reads and writes for one slice of the stream, in as few round trips as possible.
 
@@ -273,18 +309,34 @@ class _BatchedView:
     the results equal sending one command per request (a unit test checks that).
     """
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, clock: Any = None) -> None:
         self.client = client
         self.known: dict[str, Copy | None] = {}
-        self.pending: dict[str, str] = {}
+        self.pending: dict[str, tuple[str, int]] = {}
         self.round_trips = 0
+        self.clock = clock  # a virtual clock the replay may move, or None
+        self.origin_ms = int((clock.time() if clock is not None else lab_clock.now()) * 1000)
+        self.deadlines: dict[str, float] = {}  # what we wrote: key -> deadline on the stream clock
+        self.dropped = 0  # copies Redis itself had expired when a slice began
 
-    def begin(self, keys: Iterable[str]) -> None:
+    def advance(self, at: float) -> None:
+        """Move a virtual clock to stream time `at` (a real clock moves on its own)."""
+        if self.clock is not None:
+            wait = (self.origin_ms + at * 1000) / 1000 - self.clock.time()
+            if wait > 0:
+                self.clock.advance(wait)
+
+    def begin(self, keys: Iterable[str], at: float | None = None) -> None:
         wanted = sorted(set(keys))
         self.known.clear()
+        if at is not None:
+            self.advance(at)
         if wanted:
             self.round_trips += 1
             self.known.update(zip(wanted, map(Copy.decode, self.client.mget(wanted))))
+            if at is not None:
+                self.dropped += sum(1 for key in wanted if self.known[key] is None and key in self.deadlines
+                                    and self.deadlines[key] <= at)
         self.pending = {}
 
     def get(self, key: str) -> Copy | None:
@@ -293,15 +345,44 @@ class _BatchedView:
             self.known[key] = Copy.decode(self.client.get(key))
         return self.known[key]
 
-    def set(self, key: str, copy: Copy) -> None:
+    def set(self, key: str, copy: Copy, at: float) -> None:
+        """Cache `copy`, made at stream time `at`, with a Redis TTL.
+
+        On a virtual clock the key's PXAT is exactly the copy's deadline (rounded to the ms). Otherwise
+        the key gets PX = its TTL plus MODEL_SLACK_MS: a replay slower than real time (a remote
+        server) must not let Redis drop a copy the model still counts as fresh.
+        """
+        deadline_ms = round(copy.deadline * 1000)
+        copy = copy._replace(deadline=deadline_ms / 1000)
         self.known[key] = copy
-        self.pending[key] = copy.encode()
+        self.deadlines[key] = copy.deadline
+        if self.clock is not None:
+            self.pending[key] = (copy.encode(), {"pxat": self.origin_ms + deadline_ms})
+        else:
+            self.pending[key] = (copy.encode(), {"px": max(1, deadline_ms - round(at * 1000)) + MODEL_SLACK_MS})
 
     def flush(self) -> None:
         if self.pending:
             self.round_trips += 1
-            self.client.mset(self.pending)
+            pipe = self.client.pipeline(transaction=False)
+            for key, (value, expiry) in self.pending.items():
+                pipe.set(key, value, **expiry)
+            pipe.execute()
             self.pending = {}
+
+    @property
+    def expired_by(self) -> str:
+        if self.clock is not None:
+            return "Redis (SET PXAT on the virtual clock)"
+        return "model: the deadline in each copy (SET PX too, but the replay outruns the wall clock)"
+
+
+def _replay_clock(client: redis.Redis, clock: Any) -> Any:
+    """The virtual clock a replay may move: `clock` if given, else the lab's in fake mode, else None."""
+    if clock is not None:
+        return clock if getattr(clock, "virtual", False) else None
+    active = lab_clock.active()
+    return active if backend_of(client) == "fake" and getattr(active, "virtual", False) else None
 
 
 @dataclass
@@ -317,6 +398,8 @@ class TTLResult:
     max_age: float = 0.0
     total_age: float = 0.0
     round_trips: int = 0
+    expired_by: str = field(default="", compare=False)
+    redis_expired: int = field(default=0, compare=False)
 
     @property
     def hit_ratio(self) -> float:
@@ -344,29 +427,33 @@ def _seed_truth(truth: SourceOfTruth, stream: Sequence[Request]) -> None:
 
 
 def run_ttl(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttl: float,
-            batch: float = 10.0) -> TTLResult:
+            batch: float = 60.0, clock: Any = None) -> TTLResult:
     """Replay `stream` through a cache-aside cache whose copies live `ttl` seconds.
 
     Reads: a fresh copy is a hit (stale if the truth has moved on since); a missing or expired
-    copy is a miss, read from the source of truth and cached with deadline now + ttl. Writes go
-    to the source of truth only: the TTL is the only defence. Uses (and first clears) the keys
-    under `ns.key("ttl", ...)`. `batch`: seconds of stream per round trip (see `_BatchedView`).
+    copy is a miss, read from the source of truth and cached with a Redis TTL of `ttl`. Writes
+    go to the source of truth only: the TTL is the only defence. Uses the keys under
+    `ns.key("ttl", ...)`, clearing them before and after. `batch`: seconds of stream per round
+    trip (see `_BatchedView`). `clock`: a virtual clock the replay may move (default: the lab's,
+    in fake mode); see the module docstring for who expires the copies.
     """
-    if not ttl > 0:
-        raise ValueError(f"a TTL is a positive number of seconds, not {ttl!r}")
+    ttl = _positive("ttl", ttl)
+    batch = _positive("batch", batch)
+    if not stream:
+        raise TTLInputError("the stream is empty: build one with ttl.catalogue_stream(...).")
     seconds = max((req.at for req in stream), default=0.0)
     seconds = math.floor(seconds) + 1.0
     truth = SourceOfTruth()
     _seed_truth(truth, stream)
     result = TTLResult(ttl=ttl, seconds=seconds)
-    view = _BatchedView(client)
     _clear(client, ns, "ttl")
+    view = _BatchedView(client, _replay_clock(client, clock))
     full = {key: ns.key("ttl", key) for key in {req.key for req in stream}}
     reads = hits = stale = source_reads = 0
     total_age = max_age = 0.0
     stale_since, known = truth.stale_since, view.known
     for chunk in _chunks(stream, batch):
-        view.begin(full[req.key] for req in chunk if req.op == "read")
+        view.begin((full[req.key] for req in chunk if req.op == "read"), chunk[0].at)
         for req in chunk:
             key, at = req.key, req.at
             if req.op == "write":
@@ -384,20 +471,20 @@ def run_ttl(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttl: 
                 continue
             record = truth.read(key)
             source_reads += 1
-            view.set(full[key], Copy(record.version, at + ttl, 0.0, record.value))
+            view.set(full[key], Copy(record.version, at + ttl, 0.0, record.value), at)
         view.flush()
     result.reads, result.hits, result.stale_reads, result.source_reads = reads, hits, stale, source_reads
     result.total_age, result.max_age = total_age, max_age
     result.round_trips = view.round_trips
+    result.expired_by, result.redis_expired = view.expired_by, view.dropped
+    _clear(client, ns, "ttl")
     return result
 
 
 def ttl_sweep(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttls: Iterable[float],
-              batch: float = 10.0) -> list[TTLResult]:
+              batch: float = 60.0) -> list[TTLResult]:
     """`run_ttl` for each TTL, on the same stream."""
-    results = [run_ttl(client, ns, stream, ttl, batch) for ttl in ttls]
-    _clear(client, ns, "ttl")
-    return results
+    return [run_ttl(client, ns, stream, ttl, batch) for ttl in ttls]
 
 
 def feasible_ttls(results: Iterable[TTLResult], max_stale: float = 0.01, min_hit: float = 0.90) -> list[float]:
@@ -433,6 +520,9 @@ def _clear(client: redis.Redis, ns: Namespace, family: str) -> int:
 
 def jittered_ttl(base: float, rng: random.Random, spread: float = 0.2) -> float:
     """`base` seconds, stretched or shrunk at random by up to `spread` (0.2 = plus or minus 20%)."""
+    base = _positive("base", base)
+    if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not 0 <= spread < 1:
+        raise TTLInputError(f"spread must be a fraction from 0 up to (not including) 1, e.g. 0.2, not {spread!r}.")
     return base * rng.uniform(1 - spread, 1 + spread)
 
 
@@ -440,8 +530,10 @@ def xfetch_should_refresh(ttl_left: float, delta: float, beta: float, rng: rando
     """XFetch's test: recompute now if -delta * beta * ln(rand) >= time left before expiry.
 
     `delta` is how long a recomputation takes; `beta` > 1 refreshes earlier, < 1 later. The
-    chance grows as the deadline nears, so one reader among many refreshes the value a little
-    early and the others keep being served (Vattani, Chierichetti, Lowenstein, VLDB 2015).
+    chance, exp(-ttl_left / (delta * beta)), grows as the deadline nears, so one reader among many
+    refreshes the value a little early and the others keep being served (Vattani, Chierichetti,
+    Lowenstein, "Optimal Probabilistic Cache Stampede Prevention", VLDB 2015). In the paper that
+    reader recomputes the value itself and waits for it.
     """
     return -delta * beta * math.log(1.0 - rng.random()) >= ttl_left
 
@@ -460,6 +552,7 @@ class StampedeResult:
     lock_waits: int = 0
     max_wait: float = 0.0
     waits: list[float] = field(default_factory=list, repr=False)
+    expired_by: str = ""
 
     @property
     def peak(self) -> int:
@@ -498,20 +591,36 @@ STAMPEDE = StampedeWorkload()
 
 def run_stampede(client: redis.Redis, ns: Namespace, workload: StampedeWorkload = STAMPEDE, *,
                  name: str = "no defence", ttl_fn: Callable[[float, random.Random], float] | None = None,
-                 xfetch_beta: float | None = None, lock: bool = False, lock_retry: float = 0.05,
-                 seed: int = 0, batch: float = 5.0) -> StampedeResult:
+                 xfetch_beta: float | None = None, background: bool = False, lock: bool = False,
+                 lock_retry: float = 0.05, seed: int = 0, batch: float = 5.0, clock: Any = None) -> StampedeResult:
     """Warm every key at t = 0, replay the reads, and count source reads per second.
 
     A miss sends a read to the source that takes `workload.recompute` seconds; until it lands,
     every other reader of that key misses too (the dog-pile) unless a defence stops it:
     `ttl_fn(base, rng)`: the TTL each copy gets (jitter) instead of `workload.ttl`;
-    `xfetch_beta`: refresh early with XFetch's test (the reader that refreshes still gets the
-    cached value);
+    `xfetch_beta`: refresh early with XFetch's test. As in the paper, the reader that wins the
+    draw recomputes the value itself and waits for it (not a hit); with `background=True` (not in
+    the paper) it is served the cached copy at once while the refresh runs in the background;
     `lock`: single flight: only the reader that wins `SET lock NX PX` reads the source, the
     others wait and retry every `lock_retry` seconds (their wait is the price).
-    The cache lives in Redis under `ns.key("stampede", ...)` (cleared first and after); the
-    locks are real `SET NX PX` keys under `ns.key("lock", ...)`.
+    The cache lives in Redis under `ns.key("stampede", ...)` (cleared first and after), every copy
+    written with a Redis TTL (see the module docstring for who expires them; `clock` as in
+    `run_ttl`); the locks are real `SET NX PX` keys under `ns.key("lock", ...)`.
     """
+    if not isinstance(workload, StampedeWorkload):
+        raise TTLInputError(f"workload must be a ttl.StampedeWorkload(...), not {workload!r}.")
+    _count("workload.n_keys", workload.n_keys)
+    _positive("workload.read_rate", workload.read_rate, "reads per second")
+    _positive("workload.seconds", workload.seconds)
+    _positive("workload.ttl", workload.ttl)
+    _positive("workload.recompute", workload.recompute)
+    _positive("batch", batch)
+    if lock:
+        _positive("lock_retry", lock_retry)
+    if xfetch_beta is not None:
+        _positive("xfetch_beta", xfetch_beta, "(beta > 0)")
+    if workload.seconds * workload.read_rate > 2_000_000:
+        raise TTLInputError("that workload would replay over 2 million reads: use fewer seconds or a lower read_rate.")
     rng = random.Random(seed)
     ttl_of = (lambda: float(ttl_fn(workload.ttl, rng))) if ttl_fn else (lambda: workload.ttl)
     delta = workload.recompute
@@ -523,19 +632,19 @@ def run_stampede(client: redis.Redis, ns: Namespace, workload: StampedeWorkload 
     _clear(client, ns, "lock")
     cache_key = {key: ns.key("stampede", key) for key in keys}.__getitem__
     lock_key = {key: ns.key("lock", key) for key in keys}.__getitem__
+    view = _BatchedView(client, _replay_clock(client, clock))
 
     # Warm-up: every key cached at t = 0 by one batch job (not counted as load).
-    warm = {}
     for key in keys:
         ttl = ttl_of()
         _check_ttl(ttl)
-        warm[cache_key(key)] = Copy(1, ttl, delta, truth.peek(key).value).encode()
-    client.mset(warm)
+        view.set(cache_key(key), Copy(1, ttl, delta, truth.peek(key).value), 0.0)
+    view.flush()
 
     n_bins = int(workload.seconds)
     source = [0] * n_bins
     misses = [0] * n_bins
-    result = StampedeResult(name, n_bins, source, misses, reads=0, hits=0)
+    result = StampedeResult(name, n_bins, source, misses, reads=0, hits=0, expired_by=view.expired_by)
     events: list[tuple[float, int, int, str, float]] = []  # (time, kind, seq, key, first_try)
     by_slice: dict[int, set[str]] = {}
     seq = 0
@@ -544,7 +653,6 @@ def run_stampede(client: redis.Redis, ns: Namespace, workload: StampedeWorkload 
         by_slice.setdefault(int(at // batch), set()).add(cache_key(key))
         seq += 1
     heapq.heapify(events)
-    view = _BatchedView(client)
     tick_end = -1.0
     pending_locks: list[str] = []
 
@@ -564,10 +672,10 @@ def run_stampede(client: redis.Redis, ns: Namespace, workload: StampedeWorkload 
                 client.delete(*pending_locks)
                 pending_locks = []
             tick_end = (math.floor(at / batch) + 1) * batch
-            view.begin(by_slice.get(int(at // batch), set()) | {cache_key(key)})
+            view.begin(by_slice.get(int(at // batch), set()) | {cache_key(key)}, math.floor(at / batch) * batch)
         if kind == 0:  # a recomputation lands: store the fresh copy, release the lock
             record = truth.peek(key)
-            view.set(cache_key(key), Copy(record.version, at + ttl_of(), delta, record.value))
+            view.set(cache_key(key), Copy(record.version, at + ttl_of(), delta, record.value), at)
             if lock:
                 pending_locks.append(lock_key(key))
             continue
@@ -575,14 +683,16 @@ def run_stampede(client: redis.Redis, ns: Namespace, workload: StampedeWorkload 
             result.reads += 1
         copy = view.get(cache_key(key))
         if copy is not None and at < copy.deadline:
-            if kind == 1:
-                result.hits += 1
-            else:
-                _note_wait(result, at - first)
             if xfetch_beta is not None and xfetch_should_refresh(copy.deadline - at, copy.delta,
                                                                  xfetch_beta, rng):
                 result.early_refreshes += 1
                 source_read(key, at)
+                if not background:  # the paper: this reader recomputes and waits for its value (no hit)
+                    continue
+            if kind == 1:
+                result.hits += 1
+            else:
+                _note_wait(result, at - first)
             continue
         if kind == 1 and at < n_bins:
             misses[int(at)] += 1
@@ -615,8 +725,8 @@ def _note_wait(result: StampedeResult, wait: float) -> None:
 
 
 def _check_ttl(ttl: float) -> None:
-    if not (isinstance(ttl, (int, float)) and ttl > 0):
-        raise ValueError(f"a TTL function must return a positive number of seconds, not {ttl!r}")
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl) or ttl <= 0:
+        raise TTLInputError(f"a TTL function must return a positive number of seconds, not {ttl!r}.")
 
 
 # ---------------------------------------------------------------------------------------------

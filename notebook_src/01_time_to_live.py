@@ -8,7 +8,7 @@
 # # Time-to-live, the first line of defence
 #
 # In notebook 00 a stale copy lived forever: nothing ever removed it. The oldest and simplest
-# defence is to give every copy an expiry date, a **time-to-live** (TTL). When it runs out, the
+# defence is to give every copy an expiry date, a **[time-to-live](../docs/glossary.md#time-to-live)** (TTL). When it runs out, the
 # next read misses and fetches a fresh copy. A TTL puts an upper bound on how long a copy can be
 # wrong. It has a price, paid in misses and in load on the source of truth, and it brings a new
 # failure of its own: copies made together expire together.
@@ -20,16 +20,19 @@
 # - How to build a TTL cache you can test without waiting, and why the usual toy version leaks.
 # - Redis's expiry rules, by running them: which commands set a TTL, which keep it, which
 #   silently remove it, and what `-1` and `-2` mean.
-# - Why an expired key can still count in `DBSIZE` and memory (lazy and active expiry).
-# - The TTL trade-off, measured: stale reads against hit ratio and load on the source.
-# - The **stampede** when many copies expire at once, and three defences: TTL jitter,
-#   probabilistic early recomputation (XFetch) and a per-key lock. What each one costs.
+# - Why an expired key can still count in `DBSIZE` and memory ([lazy](../docs/glossary.md#lazy-expiry) and
+#   [active expiry](../docs/glossary.md#active-expiry)).
+# - The TTL trade-off, measured: [stale reads](../docs/glossary.md#stale-read) against [hit ratio](../docs/glossary.md#hit-ratio) and
+#   load on the [source of truth](../docs/glossary.md#source-of-truth).
+# - The **[stampede](../docs/glossary.md#stampede)** when many copies expire at once, and three defences: TTL
+#   [jitter](../docs/glossary.md#jitter), probabilistic early recomputation ([XFetch](../docs/glossary.md#xfetch)) and a per-key lock
+#   ([single flight](../docs/glossary.md#single-flight)). What each one costs.
 #
 # ## What you need
 #
 # | Concept | Importance | Notes |
 # |---|---|---|
-# | [00 Watch a cache decay](00_watch_a_cache_decay.ipynb) | Necessary | Cache-aside, the source of truth, stale reads |
+# | [00 Watch a cache decay](00_watch_a_cache_decay.ipynb) | Necessary | [Cache-aside](../docs/glossary.md#cache-aside), the source of truth, stale reads |
 # | Redis `GET`, `SET`, `DEL` | Helpful | Each expiry command is explained where it is used |
 # | Logarithms and probability | Helpful | Only for the XFetch formula |
 #
@@ -59,10 +62,16 @@ ns.reset()
 # ## A TTL cache you can test without waiting
 #
 # The article this series starts from shows a toy TTL cache: a dictionary of `(value, expiry)`
-# pairs, `time.time()` to check the expiry, a `print` when an entry has expired, and a demo that
-# calls `time.sleep(3)` twice to show a hit and then an expiry. It works, and it has three
-# problems: testing it takes real seconds, it prints instead of telling its caller what happened,
-# and an expired entry leaves memory only if somebody reads it again.
+# pairs, `time.time()` to check the expiry, a `print` on every call, and a demo that calls
+# `time.sleep(3)` twice to show a hit and then an expiry. It works, and it has three problems:
+# testing it takes real seconds, it prints instead of telling its caller what happened, and an
+# expired entry leaves memory only if somebody reads it again.
+#
+# > **The article says:** its demo prints `'user:1': 'Alice' (Expires in 2s)` right after the
+# > `set`, then `(Expires in 0s)` after `time.sleep(3)`, then `Cache miss for 'user:1'` after
+# > `Key 'user:1' expired. Removing.` **What its code does:** run as printed, it shows
+# > `(Expires in 4s)` and then `(Expires in 1s)` (`int()` rounds the 4.99 s and 1.99 s left down),
+# > and no `Cache miss` line: `get` returns `None` right after removing the expired entry.
 #
 # `ttl.TTLCache` is the same idea done properly. Its clock is passed in, so a test can move time
 # forward instantly, and every `get` returns a `Lookup` that says what happened. Replay the
@@ -87,15 +96,16 @@ at_6 = cache.get("user:1")
 at_3, at_6
 
 # %% [markdown]
-# At 3 s the read is a hit with 2 s left. At 6 s the entry is 1 s past its deadline: the lookup
-# says `expired` and removes it. No real second went by, and a test can check the result exactly
+# At 3 s the read is a hit with `ttl_left=2.0`. At 6 s the entry is 1 s past its deadline
+# (`overdue=1.0`): the lookup says `expired` and removes it. The toy never uses a negative number
+# as a code, and that matters in a moment: Redis's `TTL` command does. No real second went by, and a test can check the result exactly
 # (this notebook's hidden `verify` cells do that for its CI).
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
-assert (at_3.status, at_3.ttl_left, at_6.status, at_6.ttl_left) == ("hit", 2, "expired", -1)
+assert (at_3.status, at_3.ttl_left, at_6.status, at_6.ttl_left, at_6.overdue) == ("hit", 2, "expired", None, 1)
 
 # %% [markdown]
-# Now the leak. Expiry here is **lazy**: an entry is checked only when it is read. Store a
+# Now the leak. Expiry here is **[lazy](../docs/glossary.md#lazy-expiry)**: an entry is checked only when it is read. Store a
 # thousand sessions, let them all expire, and count what the cache still holds:
 
 # %%
@@ -106,7 +116,7 @@ len(cache)
 
 # %% [markdown]
 # All 1,000 are dead and all 1,000 are still in memory. A key nobody asks for again is never
-# reclaimed. `sweep()` is **active** expiry: it walks the entries and removes the expired ones.
+# reclaimed. `sweep()` is **[active expiry](../docs/glossary.md#active-expiry)**: it walks the entries and removes the expired ones.
 
 # %%
 cache.sweep(), len(cache)
@@ -250,8 +260,8 @@ lab.table(["ms after the deadline", "DBSIZE", "expired_keys", "used_memory (byte
 # - The `GET` of one key returned nothing and was counted in `expired_keys` at once: that key
 #   was reclaimed lazily, by the read.
 # - The rest go when the active cycle next runs: a step, not a slope. A few may linger a little
-#   longer: when the table of keys with a TTL is almost empty, Redis waits for it to shrink before
-#   sampling it again.
+#   longer: when the table of keys with a TTL is under 1% full (most of its slots empty after a
+#   mass expiry), Redis 7.0's active cycle skips it until the table has been resized.
 #
 # Every key is always in exactly one of two places, still counted by `DBSIZE` or already counted
 # by `expired_keys`; on every server that holds, whatever the timing:
@@ -313,18 +323,34 @@ assert (reads, len(stream) - reads) == (30_000, 31)
 # shape for read-heavy data. `ttl.ttl_sweep` replays the stream through a cache-aside cache once
 # per TTL. Writes go to the source of truth only, so the TTL is the only defence.
 #
-# Time is the stream's own clock, as in notebook 00: each cached copy carries its deadline on that
-# clock, and a copy past it counts as missing, exactly as Redis treats an expired key. That makes
-# the numbers identical on the fake and on a real Redis, and five minutes replay in a fraction of
-# a second. (The replay also batches: one `MGET` reads the keys a 10-second slice needs, one
-# `MSET` stores the copies it made. A unit test checks this gives the same answer as one command
-# per request.)
+# Every copy is a Redis key written with a TTL (`SET ... PXAT`, the absolute form of `PX`). Five
+# minutes of traffic replay in well under a second, so who expires the copies depends on the clock:
+#
+# - On the embedded fake the clock is virtual: the replay moves it along the stream, and Redis
+#   itself drops the expired copies.
+# - On a real server the wall clock cannot be moved, so the copies' TTLs (`SET ... PX`, with a
+#   minute of slack) have not run out yet when they are read. There each copy also carries its
+#   deadline inside its value, and a copy past it counts as missing, exactly as Redis treats an
+#   expired key: a model. Redis never drops a copy before that deadline, so the numbers come out
+#   identical on both (a test checks it), and a stopped run leaves only keys that expire.
+#
+# The replay also batches: one `MGET` reads the keys a 60-second slice needs, one pipeline stores
+# the copies it made. Inside a slice the deadline in the value decides, just as a `GET` at that
+# instant would (a unit test checks that batching gives the same answer as one command per request).
 
 # %%
 TTLS = [1, 2, 5, 10, 15, 20, 30, 60, 120]
 sweep = ttl.ttl_sweep(r, ns, stream, TTLS)
 lab.table(["TTL (s)", "hit ratio", "stale reads", "source reads/s", "oldest stale read (s)"],
           [[x.ttl, f"{x.hit_ratio:.1%}", f"{x.stale_fraction:.2%}", x.source_load, x.max_age] for x in sweep])
+
+# %% [markdown]
+# Who expired the copies on the backend you ran, and how many expired copies Redis had already
+# dropped when a slice read them back:
+
+# %%
+print(f"expired by: {sweep[0].expired_by}; copies Redis dropped, at TTL {sweep[0].ttl} s: "
+      f"{sweep[0].redis_expired}, at {sweep[-1].ttl} s: {sweep[-1].redis_expired}")
 
 # %% [markdown]
 # First, the promise a TTL keeps: no stale read is older than the TTL. Compare the last column
@@ -461,16 +487,18 @@ assert all(b.hit_ratio < a.hit_ratio for a, b in zip(first, second))
 
 # ## Copies made together expire together: the stampede
 #
-# A TTL has a side effect. Copies cached at the same moment, after a deploy, a restart, a cache
+# A TTL has a side effect, the **[stampede](../docs/glossary.md#stampede)** (also called a thundering herd). Copies cached at the same moment, after a deploy, a restart, a cache
 # flush or a warm-up script, all get the same deadline and all expire in the same instant. Every
 # reader in the next second misses, and the source of truth takes the whole load at once.
 #
 # It is worse for popular keys. Fetching a value from the source takes time; until the first
 # miss's fetch lands, every other reader of that key misses too and starts its own fetch (the
-# **dog-pile**).
+# **[dog-pile](../docs/glossary.md#dog-pile)**).
 #
 # The experiment: 200 items warmed into the cache at t = 0 with a 15 s TTL, then 200 reads per
 # second (Zipf-skewed), and a source read that takes 200 ms. The warm-up itself is not counted.
+# As in the sweep, every copy is a Redis key with a TTL; the 200 ms source read is modelled (the
+# replay does not sleep), so every time in these results is stream time.
 
 # %%
 workload = ttl.StampedeWorkload(n_keys=200, read_rate=200, seconds=45, ttl=15, recompute=0.2)
@@ -495,7 +523,7 @@ plots.show(ttl.plot_stampede([none], ttl=workload.ttl))
 # %% [markdown]
 # ## 🧪 Exercise: spread the deadlines with jitter (⭐)
 #
-# The first defence is **jitter**: give each copy a slightly different TTL, so that copies made
+# The first defence is **[jitter](../docs/glossary.md#jitter)**: give each copy a slightly different TTL, so that copies made
 # together expire over a window instead of in one instant. Write `jittered(base, rng)`: it
 # returns the TTL for one copy, in seconds: `base` stretched or shrunk at random, for **any**
 # base (a 4 s TTL and a 60 s TTL both need jitter), always positive, and on average close to
@@ -570,24 +598,45 @@ lab.table(["time left (s)", "chance a reader refreshes"],
 # it before it expires, while the others keep being served the cached copy. A key read once a
 # minute is rarely refreshed early: it simply expires, as before. No coordination between readers
 # is needed. `ttl.xfetch_should_refresh` is the test itself, one line.
+#
+# In the paper, the reader that wins the draw **recomputes the value itself and waits for it**,
+# like a miss; only the other readers are served from the cache. That is what `xfetch_beta` runs:
 
 # %%
-xfetch = ttl.run_stampede(r, ns, workload, name="XFetch β=1", xfetch_beta=1.0)
+xfetch = ttl.run_stampede(r, ns, workload, name="XFetch β=1 (paper)", xfetch_beta=1.0)
 print(f"XFetch: peak {xfetch.peak} source reads/s, {xfetch.early_refreshes} early refreshes, "
-      f"hit ratio {xfetch.hit_ratio:.1%} (no defence: {none.hit_ratio:.1%})")
+      f"hit ratio {xfetch.hit_ratio:.2%} (no defence: {none.hit_ratio:.2%})")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
-assert xfetch.peak < none.peak and xfetch.hit_ratio > none.hit_ratio
+assert xfetch.peak < none.peak and xfetch.early_refreshes > 0
 
 # %% [markdown]
+# A common variant, **not in the paper**, serves the winning reader the cached copy at once and
+# refreshes in the background (a thread or a job queue). The source sees exactly the same reads,
+# since the draws are the same; only the reader who drew early stops waiting:
+
+# %%
+background = ttl.run_stampede(r, ns, workload, name="XFetch β=1 + background refresh",
+                              xfetch_beta=1.0, background=True)
+print(f"background refresh: hit ratio {background.hit_ratio:.2%}, the same {background.source_reads} source reads")
+
+# %% tags=["verify"] jupyter={"source_hidden": true}
+assert background.source_per_second == xfetch.source_per_second
+assert background.hits == xfetch.hits + xfetch.early_refreshes and background.hit_ratio > none.hit_ratio
+
+# %% [markdown]
+# The background version buys that hit ratio with machinery the paper does not need: a place to
+# run refreshes, and a way to stop two of them running for the same key.
+
 # ## One reader fetches, the others wait: a lock per key
 #
-# The other cure for the dog-pile is a **single flight**: on a miss, a reader tries to take a
+# The other cure for the dog-pile is a **[single flight](../docs/glossary.md#single-flight)**: on a miss, a reader tries to take a
 # per-key lock with `SET lock:k holder NX PX 30000`. `NX` makes it succeed for exactly one reader;
 # that reader reads the source and stores the value, then deletes the lock. The others wait and
 # re-read the cache every 50 ms. `PX` is the safety net: a holder that crashes cannot keep the lock
 # forever. (In production, delete the lock only if you still hold it: store a random token and
-# compare it in a Lua script before `DEL`.) In this simulation the locks are real Redis keys.
+# compare it in a Lua script before `DEL`.) In this simulation the locks are real Redis keys; the
+# waiting is in stream time.
 
 # %%
 lock = ttl.run_stampede(r, ns, workload, name="lock (SET NX PX)", lock=True)
@@ -599,9 +648,11 @@ print(f"lock: peak {lock.peak} source reads/s, {lock.lock_waits} reads waited, "
 assert lock.peak < none.peak and lock.lock_waits > 0 and lock.max_wait <= workload.recompute + 0.05
 
 # %% [markdown]
-# ## Four defences, side by side
+# ## The defences, side by side
 #
 # Each panel shows one defence in amber over the undefended run in grey; its title gives the peak.
+# (The background-refresh variant has the same source reads as the paper's XFetch, so it gets no
+# panel of its own.)
 
 # %%
 plots.show(ttl.plot_stampede([jitter, xfetch, lock, both], baseline=none, ttl=workload.ttl))
@@ -610,22 +661,25 @@ plots.show(ttl.plot_stampede([jitter, xfetch, lock, both], baseline=none, ttl=wo
 # The same runs in numbers, with what each defence cost:
 
 # %%
-runs = [none, jitter, xfetch, lock, both]
+runs = [none, jitter, xfetch, background, lock, both]
 lab.table(["defence", "peak source reads/s", "source reads in all", "hit ratio", "early refreshes",
-           "reads that waited", "longest wait (ms)"],
-          [[x.name, x.peak, x.source_reads, f"{x.hit_ratio:.1%}", x.early_refreshes, x.lock_waits,
+           "reads that waited for a lock", "longest lock wait (ms)"],
+          [[x.name, x.peak, x.source_reads, f"{x.hit_ratio:.2%}", x.early_refreshes, x.lock_waits,
             round(x.max_wait * 1000)] for x in runs])
 
 # %% [markdown]
-# What the table shows:
+# What the table shows (the hit ratio counts reads served from the cache at once; a miss, a
+# paper-XFetch early refresh and a lock wait all wait for the source):
 #
 # - **Jitter** cuts the peak the most, because the big wave is *many keys* expiring together.
 #   Its cost: some copies live longer than the base TTL (here up to 20% longer), so the staleness
 #   bound grows with it.
 # - **XFetch** and the **lock** each remove the dog-pile on hot keys, but not the wave of cold
-#   keys expiring together. XFetch costs a few early source reads and no waiting: its hit ratio
-#   is the highest of all. The lock costs waiting: readers that find the lock taken are delayed
-#   by up to one recompute (plus one retry interval).
+#   keys expiring together. XFetch costs a few early source reads, and in the paper's form each
+#   early refresh makes one reader wait a recompute, so its hit ratio stays close to the
+#   undefended one; only the background variant, outside the paper, turns those reads into hits.
+#   The lock costs waiting: readers that find the lock taken are delayed by up to one recompute
+#   (plus one retry interval).
 # - They attack different causes, so they add up: jitter plus a lock has the lowest peak.
 #
 # Popular advice says "put a lock around the recomputation and the stampede is solved". The lock
@@ -636,18 +690,18 @@ print(f"peak: no defence {none.peak}, lock {lock.peak}, jitter {jitter.peak}, ji
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert both.peak < jitter.peak < xfetch.peak < lock.peak < none.peak and lock.peak > 0.6 * none.peak
-assert xfetch.hit_ratio == max(x.hit_ratio for x in runs) and jitter.max_wait == xfetch.max_wait == 0
+assert background.hit_ratio == max(x.hit_ratio for x in runs) and jitter.max_wait == xfetch.max_wait == 0
 
 # %% [markdown]
 # ## Summary
 #
 # | Symptom | Defence | Knob | Cost |
 # |---|---|---|---|
-# | Stale copies live forever | A TTL on every copy (`SET ... PX`) | the TTL | misses and load on the source, rising as the TTL shrinks |
+# | Stale copies live forever | A TTL on every copy (`SET ... PX`; this notebook's replays write one on every copy) | the TTL | misses and load on the source, rising as the TTL shrinks |
 # | A key that should expire never does | Always pass `EX`/`PX`, or `KEEPTTL`; check `TTL` for `-1` | which command writes | none: a code-review item |
 # | Expired keys still hold memory | Redis's active expiry cycle | `hz`, `active-expire-effort` | CPU on the server |
 # | Copies made together expire together | TTL jitter | the spread (e.g. ±20%) | copies live up to the spread longer |
-# | Dog-pile on a hot key at expiry | XFetch early recomputation | β | a few early source reads |
+# | Dog-pile on a hot key at expiry | XFetch early recomputation | β | a few early source reads, each one a reader who waits (unless refreshed in the background) |
 # | Dog-pile on a hot key at expiry | A per-key lock (`SET NX PX`) | lock expiry, retry interval | readers wait up to one recompute |
 #
 # - A TTL bounds the staleness **age** of every read by the TTL itself. It does not bound the

@@ -28,7 +28,7 @@ def test_toy_cache_replays_the_article_scenario():
     clock.advance(3)
     second = cache.get("user:1")
     assert (first.status, first.value, first.age, first.ttl_left) == ("hit", "Alice", 3, 2)
-    assert (second.status, second.value, second.age, second.ttl_left) == ("expired", None, 6, -1)
+    assert (second.status, second.value, second.age, second.ttl_left, second.overdue) == ("expired", None, 6, None, 1)
     assert cache.get("user:1").status == "missing" and len(cache) == 0
 
 
@@ -176,7 +176,7 @@ def test_stampede_defences_cut_the_peak():
     client, ns = fake()
     none = ttl.run_stampede(client, ns, SMALL)
     jitter = ttl.run_stampede(client, ns, SMALL, ttl_fn=ttl.jittered_ttl)
-    xfetch = ttl.run_stampede(client, ns, SMALL, xfetch_beta=1.0)
+    xfetch = ttl.run_stampede(client, ns, SMALL, xfetch_beta=1.0, background=True)
     lock = ttl.run_stampede(client, ns, SMALL, lock=True)
     assert none.source_per_second[:10] == [0] * 10 and none.peak == none.source_per_second[10]
     assert jitter.peak < none.peak and xfetch.peak < none.peak and lock.peak < none.peak
@@ -198,12 +198,32 @@ def test_stampede_and_sweep_are_identical_on_a_real_redis(redis_url):
     real = redis.Redis.from_url(redis_url, decode_responses=True)
     ns_real = lab.namespace(real, "t01")
     client, ns = fake()
+    clock = VirtualClock()
+    client = fake_client(TwinServer(clock=clock))  # here Redis's own expiry, on a clock the replay moves
     for kwargs in ({}, {"lock": True}, {"xfetch_beta": 1.0}):
         assert (ttl.run_stampede(real, ns_real, SMALL, **kwargs).source_per_second
-                == ttl.run_stampede(client, ns, SMALL, **kwargs).source_per_second)
+                == ttl.run_stampede(client, ns, SMALL, clock=clock, **kwargs).source_per_second)
     stream = ttl.catalogue_stream(n_keys=30, seconds=60, read_rate=30, change_every=60, seed=5)
-    assert ttl.run_ttl(real, ns_real, stream, 4) == ttl.run_ttl(client, ns, stream, 4)
+    live = ttl.run_ttl(real, ns_real, stream, 4)
+    assert live == ttl.run_ttl(client, ns, stream, 4, clock=clock) and live.expired_by.startswith("model")
+    assert list(real.scan_iter(match=ns_real.pattern())) == []
     ns_real.reset()
+
+
+@pytest.mark.redis_server
+def test_every_copy_written_on_a_real_server_has_a_ttl(redis_url):
+    real = redis.Redis.from_url(redis_url, decode_responses=True)
+    ns_real = lab.namespace(real, "t01")
+    view = ttl._BatchedView(real)
+    try:
+        for i in range(20):
+            view.set(ns_real.key("ttl", i), ttl.Copy(1, 30.0 + i, 0.0, "v"), 0.0)
+        view.flush()
+        pttls = [real.pttl(ns_real.key("ttl", i)) for i in range(20)]
+        expected = [30_000 + 1000 * i + ttl.MODEL_SLACK_MS for i in range(20)]
+        assert all(e - 5000 < p <= e for p, e in zip(pttls, expected))
+    finally:
+        ns_real.reset()
 
 
 def test_checks_use_the_notebooks_workloads():
@@ -216,3 +236,82 @@ def test_checks_use_the_notebooks_workloads():
     assert ttl.STAMPEDE == ttl.StampedeWorkload(n_keys=200, read_rate=200, seconds=45, ttl=15, recompute=0.2)
     args = ", ".join(f"{k}={v}" for k, v in lesson01.EXERCISE_STREAM.items())
     assert f"ttl.catalogue_stream({args})" in source
+
+
+# ---- Redis TTLs on every copy, and who expires them -----------------------------------------------
+
+def test_replay_on_a_virtual_clock_lets_redis_expire_copies_with_identical_results():
+    clock = VirtualClock()
+    client = fake_client(TwinServer(clock=clock))
+    ns = lab.namespace(client, "t01")
+    stream = ttl.catalogue_stream(n_keys=30, seconds=60, read_rate=30, change_every=60, seed=5)
+    modelled = ttl.run_ttl(client, ns, stream, 4.0, batch=10)
+    start = clock.time()
+    by_redis = ttl.run_ttl(client, ns, stream, 4.0, batch=10, clock=clock)
+    assert by_redis == modelled and clock.time() - start >= 50
+    assert by_redis.redis_expired > 0 and modelled.redis_expired == 0
+    assert by_redis.expired_by.startswith("Redis") and modelled.expired_by.startswith("model")
+    assert list(client.scan_iter(match=ns.pattern())) == []  # run_ttl clears its keys afterwards
+
+
+def test_every_copy_is_written_with_a_ttl():
+    clock = VirtualClock()
+    client = fake_client(TwinServer(clock=clock))
+    view = ttl._BatchedView(client, clock)
+    view.set("a", ttl.Copy(1, 2.5, 0.0, "v"), 0.0)
+    view.set("b", ttl.Copy(1, 10.0, 0.0, "v"), 0.0)
+    view.flush()
+    assert (client.pttl("a"), client.pttl("b")) == (2500, 10_000)
+    view.begin(["a", "b"], 3.0)
+    assert view.known["a"] is None and view.known["b"].deadline == 10.0 and view.dropped == 1
+
+
+def test_xfetch_as_in_the_paper_makes_the_refreshing_reader_wait():
+    client, ns = fake()
+    paper = ttl.run_stampede(client, ns, SMALL, xfetch_beta=1.0)
+    background = ttl.run_stampede(client, ns, SMALL, xfetch_beta=1.0, background=True)
+    none = ttl.run_stampede(client, ns, SMALL)
+    # same draws, same source reads; only who waits differs
+    assert paper.source_per_second == background.source_per_second and paper.early_refreshes > 0
+    assert paper.hits == background.hits - paper.early_refreshes
+    assert paper.hit_ratio < background.hit_ratio and none.hit_ratio < background.hit_ratio
+    assert paper.waits == [] and paper.max_wait == 0  # its wait is a recompute, as for a miss, not a lock wait
+
+
+# ---- nonsense input: one sentence, fast, never an endless loop ------------------------------------
+
+BAD_CALLS = [
+    ("change_every", lambda c, ns: ttl.catalogue_stream(change_every=-1)),
+    ("change_every", lambda c, ns: ttl.catalogue_stream(change_every=0)),
+    ("n_keys", lambda c, ns: ttl.catalogue_stream(n_keys=0)),
+    ("n_keys", lambda c, ns: ttl.catalogue_stream(n_keys=2.5)),
+    ("read_rate", lambda c, ns: ttl.catalogue_stream(read_rate=-3)),
+    ("seconds", lambda c, ns: ttl.catalogue_stream(seconds=float("nan"))),
+    ("5 million", lambda c, ns: ttl.catalogue_stream(change_every=1e-9)),
+    ("batch", lambda c, ns: ttl.run_ttl(c, ns, ttl.catalogue_stream(n_keys=5, seconds=5), 5, batch=0)),
+    ("ttl", lambda c, ns: ttl.run_ttl(c, ns, ttl.catalogue_stream(n_keys=5, seconds=5), -5)),
+    ("ttl", lambda c, ns: ttl.run_ttl(c, ns, ttl.catalogue_stream(n_keys=5, seconds=5), "10")),
+    ("empty", lambda c, ns: ttl.run_ttl(c, ns, [], 5)),
+    ("lock_retry", lambda c, ns: ttl.run_stampede(c, ns, SMALL, lock=True, lock_retry=0)),
+    ("lock_retry", lambda c, ns: ttl.run_stampede(c, ns, SMALL, lock=True, lock_retry=-1)),
+    ("workload.ttl", lambda c, ns: ttl.run_stampede(c, ns, ttl.StampedeWorkload(ttl=-15))),
+    ("workload.n_keys", lambda c, ns: ttl.run_stampede(c, ns, ttl.StampedeWorkload(n_keys=0))),
+    ("workload.recompute", lambda c, ns: ttl.run_stampede(c, ns, ttl.StampedeWorkload(recompute=0))),
+    ("xfetch_beta", lambda c, ns: ttl.run_stampede(c, ns, SMALL, xfetch_beta=-1)),
+    ("batch", lambda c, ns: ttl.run_stampede(c, ns, SMALL, batch=0)),
+    ("StampedeWorkload", lambda c, ns: ttl.run_stampede(c, ns, 15)),
+    ("TTL function", lambda c, ns: ttl.run_stampede(c, ns, SMALL, ttl_fn=lambda base, rng: -base)),
+    ("base", lambda c, ns: ttl.jittered_ttl(-10, random.Random(0))),
+    ("spread", lambda c, ns: ttl.jittered_ttl(10, random.Random(0), spread=1.5)),
+    ("TTL", lambda c, ns: ttl.TTLCache(ttl=-1)),
+    ("TTL", lambda c, ns: ttl.TTLCache(ttl=5).set("k", "v", ttl=-2)),
+]
+
+
+@pytest.mark.parametrize("word,call", BAD_CALLS, ids=[f"{i}-{w}" for i, (w, _) in enumerate(BAD_CALLS)])
+def test_nonsense_input_is_one_friendly_sentence(word, call):
+    client, ns = fake()
+    with pytest.raises(lab.LabError) as caught:
+        call(client, ns)
+    assert word.lower() in str(caught.value).lower() and str(caught.value).count("\n") == 0
+    assert isinstance(caught.value, ValueError)  # older code that caught ValueError still works
