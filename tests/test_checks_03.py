@@ -68,8 +68,9 @@ def test_wrong_choices_are_rejected_with_a_named_mistake(choice, word):
 
 def test_hints_point_at_the_method_not_the_answer():
     for choice, _ in WRONG_CHOICES:
-        text = str(check_policy_and_size(choice))
-        assert "smallest_size" not in text
+        result = check_policy_and_size(choice)
+        assert "smallest_size" not in str(result)
+        assert '"allkeys-lru", 200' not in result.hint and "e.g. 200" not in result.hint  # never the answer
 
 
 def test_a_list_pair_and_a_float_size_are_accepted():

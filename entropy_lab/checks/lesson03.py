@@ -35,9 +35,9 @@ def check_policy_and_size(choice) -> Verdict:
     sizes, target, workload = ev.CHOICE_SIZES, ev.CHOICE_TARGET, ev.CHOICE_WORKLOAD
     if choice is None or (isinstance(choice, (tuple, list)) and any(part is None for part in choice)):
         return verdict(False, f"choice is still {choice!r}.",
-                       f"fill in a policy name and a cache size in keys, e.g. (\"allkeys-lru\", 200); {MEASURE}")
+                       f"fill in a policy name and a cache size in keys, in this form: (\"volatile-ttl\", 50); {MEASURE}")
     if not isinstance(choice, (tuple, list)) or len(choice) != 2:
-        return verdict(False, f"got {choice!r}, expected a pair like (\"allkeys-lru\", 200).",
+        return verdict(False, f"got {choice!r}, expected a pair like (\"volatile-ttl\", 50).",
                        "set `choice = (policy_name, cache_size_in_keys)`.")
     policy, size = choice
     if not isinstance(policy, str):
@@ -54,7 +54,7 @@ def check_policy_and_size(choice) -> Verdict:
                        f"pick one of {', '.join(ev.SIM_POLICIES)}, spelled as Redis spells it.")
     if isinstance(size, str):
         return verdict(False, f"the size {size!r} is a string.",
-                       "give the cache size as a number of keys, e.g. 200 (no quotes).")
+                       "give the cache size as a number of keys, e.g. 50 (no quotes).")
     if isinstance(size, bool) or not isinstance(size, (int, float)) or size != int(size):
         return verdict(False, f"the size {size!r} is not a whole number of keys.",
                        f"pick a size from {list(sizes)}.")
@@ -138,7 +138,8 @@ def _diagnose(keys, n: int, got: list[str], actual: list[str], shown_answer: lis
                        "(each has .name, .ttl_s and .reads).")
     if not got:
         return verdict(False, f"your function returned no keys yet (for {where}, n={n}).",
-                       "write the rule: keep the keys that have a TTL, order them, return the first n names.")
+                       "write the rule in the function body: which keys can volatile-ttl evict at all, and in "
+                       "what order? Return the first n names.")
     if len(got) != n:
         few = "too few" if len(got) < n else "too many"
         return verdict(False, f"for {where} with n={n} your function returned {len(got)} keys ({few}).",
