@@ -18,12 +18,16 @@
 # ## What you'll learn
 #
 # - Why modulo sharding moves about N/(N+1) of the keys when a node joins, measured.
-# - Four consistent schemes, each a few lines: a **hash ring** with virtual nodes, **jump
-#   consistent hash**, **rendezvous** hashing and Redis Cluster's **16,384 hash slots**.
-# - How many virtual nodes keep a ring's load even (the 1/sqrt(k) rule), and what a lookup costs.
-# - What a client sees while Redis Cluster reshards (`MOVED`, `ASK`), and why it sees no misses.
-# - Why `MGET` across slots fails in a cluster, how `{hash tags}` fix it, and the hot shard they
-#   can create.
+# - Four [consistent hashing](../docs/glossary.md#consistent-hashing) schemes, each a few lines: a **hash ring**
+#   with [virtual nodes](../docs/glossary.md#virtual-node), [**jump consistent hash**](../docs/glossary.md#jump-hash),
+#   [**rendezvous** hashing](../docs/glossary.md#rendezvous-hashing) and Redis Cluster's
+#   **16,384 [hash slots](../docs/glossary.md#hash-slot)**.
+# - How many virtual nodes keep a ring's load even (the 1/sqrt(k) rule, and the busiest node),
+#   and what a lookup costs.
+# - What a client sees while Redis Cluster reshards ([`MOVED`](../docs/glossary.md#moved), [`ASK`](../docs/glossary.md#ask)), and
+#   why it sees no misses.
+# - Why `MGET` across slots fails in a cluster ([`CROSSSLOT`](../docs/glossary.md#crossslot)), how
+#   [`{hash tags}`](../docs/glossary.md#hash-tag) fix it, and the hot shard they can create.
 #
 # ## What you need
 #
@@ -94,7 +98,8 @@ assert n == 3 and 0.72 < moved < 0.78
 #
 # ### A hash ring with virtual nodes
 #
-# Picture the 2^64 hash values as a circle. Each node hashes its name `k` times
+# Consistent hashing as Karger et al. (1997) introduced it. Picture the 2^64 hash values as a
+# circle. Each node hashes its name `k` times
 # (`"A#0"`, `"A#1"`, ...) and owns a point for each: its **virtual nodes**. A key belongs to the
 # first point clockwise from its own hash. A new node only takes the arcs just before its points.
 
@@ -275,7 +280,7 @@ check_jump_hash(jump)
 # arcs of a ring are very uneven. Two numbers describe it, both computed from each node's exact
 # share of the hash space:
 #
-# - the **coefficient of variation** (CV) of the shares: their standard deviation over their
+# - the [**coefficient of variation**](../docs/glossary.md#coefficient-of-variation) (CV) of the shares: their standard deviation over their
 #   mean, 0 for perfectly even. Each node's share is a sum of k random arcs, so theory predicts a
 #   CV of about 1/sqrt(k).
 # - the **busiest node's share over the mean** (max/mean): the number that pages an operator,
@@ -377,8 +382,8 @@ for n in (10, 100):
 lab.table(["nodes", "scheme", "hashes", "steps", "entries in memory"], rows)
 
 # %% [markdown]
-# Rendezvous is the only one whose work grows with the number of nodes: 100 hashes per lookup at
-# 100 nodes. Timing confirms it. Seconds differ from run to run and machine to machine, so this
+# Rendezvous is the only one whose work grows in proportion to the number of nodes: 100 hashes per
+# lookup at 100 nodes (the ring's search grows too, but only like log2 of its points). Timing confirms it. Seconds differ from run to run and machine to machine, so this
 # cell prints only the robust claim; look at `speed` for your machine's numbers, or run
 # `python benchmarks/sharding_lookup.py` for a fuller table.
 
@@ -400,24 +405,29 @@ assert speed["rendezvous"] * 5 < slowest_other
 # %% [markdown]
 # ## Redis Cluster, for real
 #
-# Redis Cluster does the slot routing on the server side: every master knows the whole slot map,
-# and a client that asks the wrong master is told where to go. `start_cluster` starts a cluster
+# Redis Cluster keeps the slot map on the servers: every master knows the whole map, a client
+# routes with its own copy, and a master that gets a key it does not own tells the client where
+# to go. `start_cluster` starts a cluster
 # of its own: with a `redis-server` binary and a non-fake backend, three real `redis-server
 # --cluster-enabled yes` processes on free loopback ports, joined with
 # `redis-cli --cluster create`. In fake mode (how the stored outputs of this notebook were made)
-# it runs the same steps on a **simulated slot map**, with one embedded fake Redis per master.
-# To see the real thing, start Jupyter with `ENTROPY_LAB_BACKEND=server`.
+# it runs the same steps on a **simulated cluster**: one embedded fake Redis per master, each
+# behind a model of a cluster node that answers `MOVED`, `ASK` and `CROSSSLOT` as Redis 7.0 does.
+# Every cluster output below says which one produced it. To see the real thing, start Jupyter
+# with `ENTROPY_LAB_BACKEND=server`.
 
 # %%
 from entropy_lab.cluster import start_cluster
 
 cluster = start_cluster(masters=3)
+source = "simulated cluster" if cluster.simulated else "real Redis Cluster"
 rc = cluster.client()
 cluster.slot_map().ranges()
 
 # %% [markdown]
-# `rc` is redis-py's `RedisCluster` client (a look-alike in the simulation). Load 10,000 cache
-# entries; `mset_nonatomic` groups the keys by slot and sends each group to its master:
+# `rc` is redis-py's `RedisCluster` client (a look-alike in the simulation). Like every cluster
+# client, it keeps its own copy of the slot map. Load 10,000 cache entries; `mset_nonatomic` groups
+# the keys by slot and sends each group to its master:
 
 # %%
 cached = keys[:10_000]
@@ -435,7 +445,7 @@ cluster.keys_per_node()
 old_map = cluster.slot_map()
 report = cluster.add_master(probe_keys=cached[:1000])
 print(f"{report.slots_moved:,} slots and {report.keys_moved:,} keys "
-      f"({report.keys_moved / len(cached):.1%}) moved to {report.new_node}")
+      f"({report.keys_moved / len(cached):.1%}) moved to {report.new_node} ({source})")
 if not cluster.simulated:
     print(f"the rebalance took {report.seconds:.1f} s")
 
@@ -459,7 +469,7 @@ assert sum(per_node.values()) == len(cached) and all(2300 < n < 2700 for n in pe
 
 # %%
 done = [p.slots_moved for p in report.progress]
-fig, ax = plots.new_figure("A client with the old slot map, during the rebalance",
+fig, ax = plots.new_figure(f"A client with the old slot map, during the rebalance ({source})",
                            f"slots moved to {report.new_node} so far",
                            "replies to its reads (%)")
 ax.plot(done, [100 * p.share("MOVED") for p in report.progress], marker="o", color=plots.COLORS["stale"],
@@ -486,18 +496,69 @@ print(f"ASK replies: {asks}; MOVED at the end: {final.counts['MOVED']} of 1,000 
 assert final.counts["MOVED"] == changed
 
 # %% [markdown]
-# By the end, exactly the moved keys get `MOVED`. `ASK` is rare: only the keys of the one slot
-# being migrated at that instant can get it. (The simulation has no clock, so it models a read
-# caught halfway through a slot; on a real cluster the count is whatever the client happened to
-# catch.)
+# By the end, exactly the moved keys get `MOVED`. `ASK` is rare: a read gets it only for a key of
+# the one slot being migrated at that instant, and only after that key has left. Each probe round
+# here is a thousand reads spread over about 900 slots, so a round rarely hits the migrating slot.
+# (The simulation has no clock: it reads once every 256 slots, halfway through migrating one. On a
+# real cluster, what a read catches is a matter of timing.)
+#
+# ### Optional deep dive: catch an `ASK`
+#
+# Migrate one slot by hand, the way `redis-cli` does: the owner marks it MIGRATING, the new master
+# IMPORTING, and the keys move with `MIGRATE`. Stop after moving ONE of its keys. Pick a slot of
+# master A that holds two cached keys:
+
+# %%
+by_slot = {}
+for key in cached:
+    by_slot.setdefault(sharding.key_slot(key), []).append(key)
+owners = cluster.slot_map().owners
+slot, (gone, stays) = next((s, ks[:2]) for s, ks in sorted(by_slot.items()) if len(ks) >= 2 and owners[s] == "A")
+cluster.begin_migration(slot, report.new_node, [gone])
+slot, gone, stays
+
+# %% [markdown]
+# Now read both keys from A, and both together, with a plain client. Look for A serving the key it
+# still holds, `ASK` (with the new master's address) for the key that left, and `TRYAGAIN` for an
+# `MGET` of the two: A holds one of them, and Redis 7.0.15 refuses to split the command.
+
+# %%
+from redis.exceptions import ResponseError
+
+a = cluster.node_client("A")
+for asked in ([stays], [gone], [stays, gone]):
+    try:
+        print(f"MGET {' '.join(asked)}: {a.mget(asked)}")
+    except ResponseError as exc:
+        print(f"MGET {' '.join(asked)}: {type(exc).__name__} {exc}")
+print(f"({source})")
+
+# %% [markdown]
+# A client that gets `ASK` sends `ASKING` and then the command to the new master, for this one
+# command only, and keeps its slot map (the slot still belongs to A). Then finish the migration:
+# the slot changes owner, and A answers `MOVED` from now on.
+
+# %%
+print("asking the new master:", cluster.ask(report.new_node, gone))
+cluster.end_migration(slot)
+try:
+    a.get(stays)
+except ResponseError as exc:
+    print(f"after the migration, A answers {type(exc).__name__} {exc} ({source})")
+
+# %% [markdown]
+# ### Back to the whole cache
 #
 # A real client follows these redirections: `RedisCluster` retries at the address in the reply and
-# updates its own slot map. So, unlike a memcached-style client-side ring, **nothing is missed**:
+# updates its own slot map. `rc` still holds the map from before the rebalance. Unlike a
+# memcached-style client-side ring, where a moved key is simply a miss, **nothing is missed**:
 
 # %%
 values = rc.mget_nonatomic(cached)
 found = sum(v is not None for v in values)
-print(f"{found:,} of {len(cached):,} keys read back after the rebalance")
+print(f"{found:,} of {len(cached):,} keys read back after the rebalance ({source})")
+if cluster.simulated:
+    print(f"on the way, the client followed {rc.redirections['MOVED']:,} MOVED replies and reloaded its slot map")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert found == len(cached)
@@ -507,24 +568,39 @@ assert found == len(cached)
 # nodes do not hand keys over, so every moved key is a miss; Redis Cluster migrates them:
 
 # %%
-lab.table(["sharding", "hit ratio of the first reads after adding a node"], [
-    ["client-side, modulo", sharding.first_read_hit_ratio(modulo, modulo.with_node_added(new_node), cached)],
-    ["client-side, ring", sharding.first_read_hit_ratio(ring, ring.with_node_added(new_node), cached)],
-    ["Redis Cluster (keys migrated)", found / len(cached)],
+lab.table(["sharding", "hit ratio of the first reads after adding a node", "source"], [
+    ["client-side, modulo", sharding.first_read_hit_ratio(modulo, modulo.with_node_added(new_node), cached),
+     "model: keys that kept their node"],
+    ["client-side, ring", sharding.first_read_hit_ratio(ring, ring.with_node_added(new_node), cached),
+     "model: keys that kept their node"],
+    ["Redis Cluster (keys migrated)", found / len(cached), f"read back from the {source}"],
 ])
 
 # %% [markdown]
 # The price moved elsewhere: the rebalance copies a quarter of the data across the network, and
-# clients pay a redirection for every slot their map got wrong.
+# clients pay redirections until they reload their slot map.
 #
 # ## Multi-key commands and hash tags
 #
-# `MGET` reads several keys in one round trip, but only from one master. redis-py refuses keys
-# from different slots before sending anything (the server itself would answer `CROSSSLOT`):
+# In a cluster, `MGET` reads several keys in one round trip only when they share one **hash
+# slot**. Sharing a master is not enough: Redis answers [`CROSSSLOT`](../docs/glossary.md#crossslot). Take two cached keys that both live on master A, in two
+# different slots, and send `MGET` straight to A (a plain client, no cluster routing). Look for
+# the server's `CROSSSLOT` error, `ClusterCrossSlotError` in redis-py:
 
 # %%
-from redis.exceptions import RedisClusterException
+from redis.exceptions import RedisClusterException, ResponseError
 
+on_a = [k for k in cached if cluster.slot_map().node_for(k) == "A"][:2]
+print(on_a, [sharding.key_slot(k) for k in on_a], f"({source})")
+try:
+    cluster.node_client("A").mget(on_a)
+except ResponseError as exc:
+    print(f"{type(exc).__name__}: {exc}")
+
+# %% [markdown]
+# The cluster client refuses keys from different slots before sending anything:
+
+# %%
 try:
     rc.mget(["user:42:name", "user:42:email"])
 except RedisClusterException as exc:
@@ -539,7 +615,8 @@ rc.mset({"{user:42}:name": "Ada", "{user:42}:email": "ada@example.com"})
 rc.mget(["{user:42}:name", "{user:42}:email"])
 
 # %% [markdown]
-# The risk: a tag is the smallest unit Redis Cluster can place, and it cannot split one. Tag keys by
+# The risk: every key of a tag lands in ONE slot, and a slot is the smallest unit Redis Cluster can
+# place on a master: a big tag cannot be spread. Tag keys by
 # tenant, give one tenant a sixth of the data (a Zipf spread of 200 tenants), and that tenant's
 # master carries it all. Here are 20,000 keys placed with the cluster's current slot map, first
 # plain and then tagged by tenant:
@@ -604,15 +681,17 @@ cluster.running
 # |---|---|---|---|
 # | Adding a node turns most of the cache into misses | consistent hashing: ring, jump, rendezvous or slots | the scheme | a ring's memory; rendezvous hashes N times; jump only grows at the end |
 # | One node carries more load than the others | virtual nodes on the ring | k per node (spread about 1/sqrt(k)) | N x k points in every client, a log2(N k) search |
-# | Clients ask the wrong master after resharding | `MOVED`/`ASK` redirections, client slot-map refresh | a cluster-aware client (`RedisCluster`) | one extra round trip per stale slot |
+# | Clients ask the wrong master after resharding | `MOVED`/`ASK` redirections, client slot-map refresh | a cluster-aware client (`RedisCluster`) | an extra round trip per stale slot until the map is reloaded |
 # | The data has to move | `redis-cli --cluster rebalance` migrates keys, no misses | `--cluster-use-empty-masters`, `--cluster-pipeline` | seconds of migration traffic |
 # | `MGET`/`MSET` fail across slots | `{hash tags}` | the tagged part of the key | a hot shard if one tag is big |
 #
 # - Modulo moved about N/(N+1) of the keys on every resize; the consistent schemes moved about
 #   1/(N+1), the minimum.
-# - A ring needs hundreds of virtual nodes per node for a load spread under 5%.
+# - A ring needs hundreds of virtual nodes per node for a load spread (CV) under 5%, and the
+#   busiest node sits well above the CV: measure it, it is what pages you.
 # - Growing a 3-master Redis Cluster to 4 moved 4,096 slots and about a quarter of the keys, and a
-#   cluster client read every key back.
+#   cluster client with the old slot map read every key back by following `MOVED` (stored outputs:
+#   the simulated cluster; CI runs the same cells on a real one).
 #
 # ## What's next
 #

@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from redis.exceptions import AskError, MovedError, RedisClusterException
+from redis.exceptions import (AskError, ClusterCrossSlotError, MovedError, RedisClusterException, ResponseError,
+                              TryAgainError)
 
 from entropy_lab import cluster as lab_cluster
 from entropy_lab.cluster import LocalCluster, SimulatedCluster, classify, start_cluster
 from entropy_lab.errors import LabError
-from entropy_lab.sharding import SlotMap, sample_keys
+from entropy_lab.sharding import SlotMap, key_slot, sample_keys
 from tests.conftest import need_redis_server
 
 KEYS = sample_keys(10_000, seed=4)
@@ -90,6 +91,108 @@ def test_redis_cluster_client_sees_no_miss_after_rebalance(grown):
         client.mget(["user:1:name", "user:1:email"])
     assert client.mget(["{user:1}:name", "{user:1}:email"]) == [None, None]
     client.close()
+
+
+def _two_keys_of_one_master_in_two_slots(cluster, master="A"):
+    owners = cluster.slot_map().owners
+    keys = [k for k in KEYS if owners[key_slot(k)] == master]
+    first = keys[0]
+    second = next(k for k in keys if key_slot(k) != key_slot(first))
+    return [first, second]
+
+
+def _replies(cluster, master, *reads):
+    """What a plain client to `master` gets for each MGET, as a type name or the values."""
+    node, out = cluster.node_client(master), []
+    for keys in reads:
+        try:
+            out.append(node.mget(keys))
+        except ResponseError as exc:
+            out.append(type(exc).__name__)
+    return out
+
+
+def _one_slot_by_hand(cluster):
+    """Begin migrating a slot of A holding two keys to D, moving one key: what A answers meanwhile."""
+    by_slot = {}
+    for key in KEYS:
+        by_slot.setdefault(key_slot(key), []).append(key)
+    owners = cluster.slot_map().owners
+    slot, (gone, stays) = next((s, ks[:2]) for s, ks in sorted(by_slot.items()) if len(ks) >= 2 and owners[s] == "A")
+    assert cluster.begin_migration(slot, "D", [gone]) == "A"
+    during = _replies(cluster, "A", [stays], [gone], [stays, gone])
+    asked = cluster.ask("D", gone)
+    cluster.end_migration(slot)
+    after = _replies(cluster, "A", [stays]) + _replies(cluster, "D", [stays, gone])
+    cluster.begin_migration(slot, "A")  # and back, so the shared cluster is as it was
+    cluster.end_migration(slot)
+    return during, asked, after, (gone, stays)
+
+
+@pytest.mark.redis_server
+def test_crossslot_needs_one_slot_not_one_master_on_a_real_cluster(grown):
+    cluster, *_ = grown
+    pair = _two_keys_of_one_master_in_two_slots(cluster)
+    with pytest.raises(ClusterCrossSlotError, match="same slot"):
+        cluster.node_client("A").mget(pair)
+
+
+def test_crossslot_needs_one_slot_not_one_master_in_the_simulation():
+    with SimulatedCluster.start(3) as sim:
+        sim.client().mset_nonatomic({key: "v" for key in KEYS[:3000]})
+        pair = _two_keys_of_one_master_in_two_slots(sim)
+        with pytest.raises(ClusterCrossSlotError, match="same slot"):
+            sim.node_client("A").mget(pair)
+
+
+@pytest.mark.redis_server
+def test_ask_and_tryagain_mid_migration_real_and_simulated_agree(grown):
+    cluster, *_ = grown
+    real = _one_slot_by_hand(cluster)
+    with SimulatedCluster.start(3) as sim:
+        sim.client().mset_nonatomic({key: f"value-{key}" for key in KEYS})
+        sim.add_master()
+        simulated = _one_slot_by_hand(sim)
+    gone, stays = real[3]
+    assert real[0] == simulated[0] == [[f"value-{stays}"], "AskError", "TryAgainError"]
+    assert real[1] == simulated[1] == f"value-{gone}"
+    assert real[2] == simulated[2] == ["MovedError", [f"value-{stays}", f"value-{gone}"]]
+
+
+def test_simulated_stale_client_follows_moved_and_misses_nothing():
+    with SimulatedCluster.start(3) as sim:
+        client = sim.client()
+        client.mset_nonatomic({key: f"v-{key}" for key in KEYS[:4000]})
+        before = sim.slot_map()
+        report = sim.add_master(probe_keys=KEYS[:1000])
+        assert client.redirections == {}  # nothing read yet: its map is stale but untested
+        assert client.mget_nonatomic(KEYS[:4000]) == [f"v-{key}" for key in KEYS[:4000]]
+        moved_slots = {key_slot(k) for k in KEYS[:4000] if before.node_for(k) != sim.slot_map().node_for(k)}
+        assert client.redirections["MOVED"] == len(moved_slots)  # one MOVED reply per stale slot, then a reload
+        assert client.get(KEYS[0]) == f"v-{KEYS[0]}" and client.redirections["MOVED"] == len(moved_slots)
+        old_owner = before.node_for(next(k for k in KEYS if before.node_for(k) != sim.slot_map().node_for(k)))
+        with pytest.raises(MovedError):
+            sim.node_client(old_owner).get(next(k for k in KEYS if before.node_for(k) == old_owner
+                                                and sim.slot_map().node_for(k) == "D"))
+        assert report.progress[-1].counts["MOVED"] == sum(before.node_for(k) != sim.slot_map().node_for(k)
+                                                          for k in KEYS[:1000])
+
+
+def test_simulated_probe_mid_slot_sees_ask_only_for_keys_already_gone():
+    with SimulatedCluster.start(3) as sim:
+        sim.client().mset_nonatomic({key: "v" for key in KEYS})
+        before = sim.slot_map()
+        slot = key_slot(KEYS[0])
+        in_slot = [k for k in KEYS if key_slot(k) == slot]
+        sim.begin_migration(slot, "B" if before.owners[slot] != "B" else "C", in_slot[:1])
+        counts = sim.probe(in_slot + KEYS[1:50], before)
+        assert counts["ASK"] == 1 and counts["served"] == len(in_slot) - 1 + 49 - sum(
+            key_slot(k) == slot for k in KEYS[1:50])
+        sim.end_migration(slot)
+        with pytest.raises(LabError):
+            sim.end_migration(slot)
+        with pytest.raises(LabError):
+            sim.begin_migration(16384, "A")
 
 
 @pytest.mark.redis_server
