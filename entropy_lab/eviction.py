@@ -756,12 +756,6 @@ PREDICTION_KEYS = (
 
 
 
-def volatile_ttl_rule(keys: Sequence[CacheKey], n: int) -> list[str]:
-    """What volatile-ttl evicts first, by the rule (nearest deadline first, keys with a TTL only)."""
-    timed = sorted((k for k in keys if k.ttl_s is not None), key=lambda k: k.ttl_s)
-    return [k.name for k in timed[:n]]
-
-
 SCENARIO_NAMES = ("user:17", "token:x9", "feed:joe", "price:42", "geo:eu", "menu:main", "news:top",
                   "stock:7", "avatar:zoe", "search:tv")
 SCENARIO_TTLS = (5, 15, 30, 90, 120, 240, 900, 1800, 7200, 86400)

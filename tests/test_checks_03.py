@@ -73,8 +73,11 @@ def test_hints_point_at_the_method_not_the_answer():
         assert '"allkeys-lru", 200' not in result.hint and "e.g. 200" not in result.hint  # never the answer
 
 
-def test_a_list_pair_and_a_float_size_are_accepted():
+def test_a_list_pair_and_numpy_or_float_sizes_are_accepted():
+    import numpy as np
+
     assert check_policy_and_size(["allkeys-lru", 200.0]).passed
+    assert check_policy_and_size(("allkeys-lru", np.int64(200))).passed
 
 
 # ---- check_eviction_prediction: volatile-ttl's order, as a function -------------------------------
@@ -97,7 +100,7 @@ def test_the_twin_agrees_with_the_rule_on_drawn_scenarios():
     for seed in range(15):
         keys, n = ev.prediction_scenario(seed)
         with ev.twin_sandbox() as s:
-            assert ev.eviction_order(s, keys, "volatile-ttl", n) == ev.volatile_ttl_rule(keys, n)
+            assert ev.eviction_order(s, keys, "volatile-ttl", n) == solution_predict(keys, n)
 
 
 SHOWN = ["rate:ip1", "session:bob", "page:home"]
@@ -172,6 +175,8 @@ WRONG_PREDICTIONS = [
     (raises_on_none, "raised TypeError"),
     (returns_nothing, "returned None"),
     (lambda keys, n: [], "no keys yet"),               # the exercise's stub
+    (lambda keys, n: SHOWN[:n], "memorised"),          # the table's answer, cut to n
+    (lambda keys: [], "predict(keys, n)"),             # the wrong signature
     (SHOWN, "you passed a list"),
     ([], "you passed a list"),
     (None, "expected the function"),

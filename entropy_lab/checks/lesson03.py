@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
+import math
+import numbers
 import random
 import signal
 import threading
@@ -55,7 +57,7 @@ def check_policy_and_size(choice) -> Verdict:
     if isinstance(size, str):
         return verdict(False, f"the size {size!r} is a string.",
                        "give the cache size as a number of keys, e.g. 50 (no quotes).")
-    if isinstance(size, bool) or not isinstance(size, (int, float)) or size != int(size):
+    if isinstance(size, bool) or not isinstance(size, numbers.Real) or not math.isfinite(size) or size != int(size):
         return verdict(False, f"the size {size!r} is not a whole number of keys.",
                        f"pick a size from {list(sizes)}.")
     size = int(size)
@@ -131,9 +133,9 @@ def _names(keys, order) -> list[str]:
 def _diagnose(keys, n: int, got: list[str], actual: list[str], shown_answer: list[str], where: str) -> Verdict:
     """Why `got` is not `actual` for this fixture: the mistake, and the next step."""
     names = [k.name for k in keys]
-    if got == shown_answer and where != "the table":
-        return verdict(False, f"your function returned {got}, the table's answer, for {where}, whose "
-                              f"keys are different.",
+    if where != "the table" and got and all(g in {k.name for k in ev.PREDICTION_KEYS} for g in got):
+        return verdict(False, f"your function returned the table's keys {got} for {where}, whose keys "
+                              f"are different.",
                        "a memorised list answers one scenario only: compute the order from `keys` "
                        "(each has .name, .ttl_s and .reads).")
     if not got:
@@ -197,6 +199,9 @@ def check_eviction_prediction(predict, seed: int | None = None) -> Verdict:
             return verdict(False, "your function did not finish within 5 s: a loop probably never ends.",
                            "sort the keys that have a TTL by ttl_s and take the first n.")
         except Exception as exc:  # the learner's code: report, do not crash
+            if isinstance(exc, TypeError) and "positional argument" in str(exc):
+                return verdict(False, f"your function raised TypeError: {exc}.",
+                               "define it with two parameters, exactly as given: def predict(keys, n):")
             return verdict(False, f"your function raised {type(exc).__name__}: {exc} (on {where}).",
                            "try it on the table first: predict(ev.PREDICTION_KEYS, 3). Keys without a "
                            "TTL have ttl_s None, which cannot be compared with a number.")
