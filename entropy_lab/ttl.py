@@ -801,7 +801,8 @@ def plot_stampede(runs: Sequence[StampedeResult], baseline: StampedeResult | Non
     title = f"{runs[0].name}: source reads per second" if n == 1 else "Source reads per second"
     if baseline is not None:
         title += f" (grey: {baseline.name})"
-    fig, axes = plots.new_figure(title, "stream time (s)", "source reads/s", ncols=ncols, nrows=nrows,
+    fig, axes = plots.new_figure(title, "stream time (s); simulated replay, source-read time modelled",
+                                 "source reads/s", ncols=ncols, nrows=nrows,
                                  figsize=None if n == 1 else (10, 2.8 * nrows))
     flat = [axes] if n == 1 else list(axes.flat)
     top = max(run.peak for run in [*runs, *([baseline] if baseline else [])])

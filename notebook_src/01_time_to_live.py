@@ -98,8 +98,8 @@ at_3, at_6
 # %% [markdown]
 # At 3 s the read is a hit with `ttl_left=2.0`. At 6 s the entry is 1 s past its deadline
 # (`overdue=1.0`): the lookup says `expired` and removes it. The toy never uses a negative number
-# as a code, and that matters in a moment: Redis's `TTL` command does. No real second went by, and a test can check the result exactly
-# (this notebook's hidden `verify` cells do that for its CI).
+# as a code, and that matters in a moment: Redis's `TTL` command does. No real second went by,
+# and a test can check the result exactly (this notebook's hidden `verify` cells do that for CI).
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert (at_3.status, at_3.ttl_left, at_6.status, at_6.ttl_left, at_6.overdue) == ("hit", 2, "expired", None, 1)
@@ -201,7 +201,8 @@ assert [row[1] for row in conditional.rows[1:]] == ["(integer) 0", "(integer) 0"
 
 # %% [markdown]
 # `GT` and `LT` matter when several writers touch the same key: `EXPIRE k 300 GT` can only
-# lengthen a copy's life, never cut it short.
+# lengthen a copy's life, never cut it short. (A key with no TTL counts as one that never
+# expires, so `GT` never applies to it and `LT` always does.)
 #
 # ### A warning about SETEX and PSETEX on the embedded fake
 #
@@ -485,10 +486,12 @@ assert all(b.hit_ratio < a.hit_ratio for a, b in zip(first, second))
 # lower the top of the band, until no TTL meets both targets. Then you need the next notebook's
 # tool: telling the cache when the data changes.
 
+# %% [markdown]
 # ## Copies made together expire together: the stampede
 #
-# A TTL has a side effect, the **[stampede](../docs/glossary.md#stampede)** (also called a thundering herd). Copies cached at the same moment, after a deploy, a restart, a cache
-# flush or a warm-up script, all get the same deadline and all expire in the same instant. Every
+# A TTL has a side effect, the **[stampede](../docs/glossary.md#stampede)** (also called a thundering
+# herd). Copies cached at the same moment, after a deploy, a restart, a cache flush or a warm-up
+# script, all get the same deadline and all expire in the same instant. Every
 # reader in the next second misses, and the source of truth takes the whole load at once.
 #
 # It is worse for popular keys. Fetching a value from the source takes time; until the first
@@ -507,7 +510,8 @@ busiest = none.source_per_second.index(none.peak)
 wave2 = round(2 * workload.ttl)
 second_wave = max(none.source_per_second[wave2:wave2 + 5], default=0)
 print(f"no defence: peak {none.peak} source reads/s at t = {busiest} s, {second_wave} at the second wave; "
-      f"{none.source_reads} source reads in {workload.seconds} s")
+      f"{none.source_reads} source reads in {workload.seconds} s (simulated, stream time); "
+      f"copies expired by {none.expired_by}")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert (busiest, none.peak) == (15, 109) and sum(none.source_per_second[:15]) == 0 and second_wave < none.peak / 2
@@ -628,10 +632,11 @@ assert background.hits == xfetch.hits + xfetch.early_refreshes and background.hi
 # The background version buys that hit ratio with machinery the paper does not need: a place to
 # run refreshes, and a way to stop two of them running for the same key.
 
+# %% [markdown]
 # ## One reader fetches, the others wait: a lock per key
 #
-# The other cure for the dog-pile is a **[single flight](../docs/glossary.md#single-flight)**: on a miss, a reader tries to take a
-# per-key lock with `SET lock:k holder NX PX 30000`. `NX` makes it succeed for exactly one reader;
+# The other cure for the dog-pile is a **[single flight](../docs/glossary.md#single-flight)**: on a
+# miss, a reader tries to take a per-key lock with `SET lock:k holder NX PX 30000`. `NX` makes it succeed for exactly one reader;
 # that reader reads the source and stores the value, then deletes the lock. The others wait and
 # re-read the cache every 50 ms. `PX` is the safety net: a holder that crashes cannot keep the lock
 # forever. (In production, delete the lock only if you still hold it: store a random token and
@@ -642,7 +647,7 @@ assert background.hits == xfetch.hits + xfetch.early_refreshes and background.hi
 lock = ttl.run_stampede(r, ns, workload, name="lock (SET NX PX)", lock=True)
 both = ttl.run_stampede(r, ns, workload, name="jitter + lock", ttl_fn=ttl.jittered_ttl, lock=True)
 print(f"lock: peak {lock.peak} source reads/s, {lock.lock_waits} reads waited, "
-      f"the longest {lock.max_wait * 1000:.0f} ms")
+      f"the longest {lock.max_wait * 1000:.0f} ms (modelled: stream time)")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert lock.peak < none.peak and lock.lock_waits > 0 and lock.max_wait <= workload.recompute + 0.05
@@ -663,7 +668,7 @@ plots.show(ttl.plot_stampede([jitter, xfetch, lock, both], baseline=none, ttl=wo
 # %%
 runs = [none, jitter, xfetch, background, lock, both]
 lab.table(["defence", "peak source reads/s", "source reads in all", "hit ratio", "early refreshes",
-           "reads that waited for a lock", "longest lock wait (ms)"],
+           "reads that waited for a lock", "longest lock wait (ms, model)"],
           [[x.name, x.peak, x.source_reads, f"{x.hit_ratio:.2%}", x.early_refreshes, x.lock_waits,
             round(x.max_wait * 1000)] for x in runs])
 
@@ -707,6 +712,8 @@ assert background.hit_ratio == max(x.hit_ratio for x in runs) and jitter.max_wai
 # - A TTL bounds the staleness **age** of every read by the TTL itself. It does not bound the
 #   stale-read **fraction**: that grows with the TTL and with how often the data changes.
 # - Choose a TTL from two measurements, stale reads and hit ratio, never from the hit ratio alone.
+# - A good TTL belongs to a workload: the two catalogues' bands did not even overlap. Measure
+#   yours.
 # - A plain `SET` removes a TTL. Expired keys are invisible at once but reclaimed later.
 # - Synchronised expiry is a stampede waiting to happen: jitter spreads keys apart, XFetch or a
 #   lock protects each hot key.
