@@ -71,8 +71,9 @@ ev.memory_settings(r)
 # %% [markdown]
 # ## The eight policies
 #
-# When used memory goes over `maxmemory`, Redis runs the policy before every command until it is
-# back under the limit. Policies differ in two ways: **which keys are candidates** (all keys, or
+# When used memory goes over `maxmemory`, Redis runs the policy before every command (reads
+# too) and evicts until it is back under the limit, or until half a millisecond has passed at the
+# default `maxmemory-eviction-tenacity`; then a background timer carries on. Policies differ in two ways: **which keys are candidates** (all keys, or
 # only keys with a TTL, called *volatile* keys) and **how the victim is chosen**.
 
 # %%
