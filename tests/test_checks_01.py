@@ -27,6 +27,8 @@ def test_worked_solution_passes_and_explains_the_band():
         v = check_ttl_choice(answer)
         assert v, (answer, v)
     assert "19 to 27" in check_ttl_choice(20).message
+    np = pytest.importorskip("numpy")
+    assert check_ttl_choice(np.int64(20)) and check_ttl_choice(np.float64(22.5))
 
 
 def test_the_band_stated_by_the_check_is_measured():
@@ -81,6 +83,7 @@ def test_jitter_solutions_pass():
     assert check_jitter(ttl.jittered_ttl)
     assert check_jitter(lambda base, rng: base * (0.75 + 0.5 * rng.random()))
     assert check_jitter(lambda base, rng: base * rng.uniform(0.7, 1.1))  # mostly shorter, mildly: fine
+    assert check_jitter(lambda base, rng: round(base * rng.uniform(0.8, 1.2), 1))  # tenths of a second: fine
 
 
 def _while_true(base, rng):
@@ -107,6 +110,9 @@ WRONG_JITTERS = [
     (lambda base, rng: base * rng.uniform(1.0, 1.45), "longer"),             # one-sided, lengthens
     (lambda base, rng: int(base * rng.uniform(0.8, 1.2)), "whole seconds"),  # rounds away the jitter
     (lambda base, rng: base * rng.uniform(0.95, 1.05), "not yet half"),      # ±5%: too narrow for the peak
+    (lambda base, rng: 1000 * base * rng.uniform(0.8, 1.2), "milliseconds"),  # a TTL in ms
+    (lambda base, rng: base * (1 + rng.random()), "longer"),
+    (lambda base, rng: random.Random(7).uniform(0.8, 1.2) * base, "no jitter"),  # a fresh seeded Random each call
     (lambda base, rng: None, "none"),
     (lambda base, rng: str(base), "not a number"),
     (lambda base, rng: float("nan"), "not a number"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import random
 import signal
 import threading
@@ -76,7 +77,7 @@ def ttl_choice_result(ttl_seconds: float) -> ttl.TTLResult:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_ttl_choice(ttl_seconds) -> Verdict:
@@ -180,11 +181,15 @@ def check_jitter(fn) -> Verdict:
                               "(the global random module, or a new Random each call).",
                        "use the `rng` argument (rng.random(), rng.uniform(...)), not the random module, so runs repeat.")
     few = min(distinct, key=distinct.get)
-    if distinct[few] < 20:
+    if distinct[few] < 8:
         return verdict(False, f"only {distinct[few]} different TTLs in 400 calls for a base of {few:g} s: "
                               "rounding to whole seconds (or a tiny set of choices) removes the jitter of short TTLs.",
                        "keep the float (SET ... PX takes milliseconds): return base * rng.uniform(0.8, 1.2).")
     means = {base: fmean(values) for base, values in draws.items()}
+    if all(means[base] > 100 * base for base in JITTER_BASES):
+        return verdict(False, f"for a base of 15 s your TTLs average {means[15.0]:,.0f}: that looks like "
+                              "milliseconds, and base is in seconds.",
+                       "return seconds, like base (SET ... PX wants milliseconds, but that conversion comes later).")
     if means[60.0] < 5 * means[low_base]:
         return verdict(False, f"your TTLs average {means[low_base]:.1f} s for a base of {low_base:g} s and "
                               f"{means[60.0]:.1f} s for a base of 60 s: the function ignores base.",
