@@ -86,12 +86,56 @@ FIELDS: dict[str, Field] = {
 COUNTERS = ("keyspace_hits", "keyspace_misses", "expired_keys", "evicted_keys", "total_commands_processed")
 
 
+# --------------------------------------------------------------------------------------------
+# Input checks: one friendly sentence (a LabError) instead of a deep traceback
+# --------------------------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _need_client(client: Any, what: str) -> None:
+    if not isinstance(client, redis.Redis):
+        raise LabError(f"{what} needs a Redis client (r = lab.connect() or a sandbox), not {type(client).__name__}.")
+
+
+def _need_whole(value: Any, name: str, least: int = 1, none_ok: bool = False) -> None:
+    if none_ok and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise LabError(f"{name} must be a whole number of at least {least}, not {value!r}.")
+
+
+def _need_number(value: Any, name: str, least: float | None = None, positive: bool = False,
+                 none_ok: bool = False) -> None:
+    if none_ok and value is None:
+        return
+    bad = (not _is_number(value) or math.isnan(value) or (positive and value <= 0)
+           or (least is not None and value < least))
+    if bad:
+        limit = " above 0" if positive else (f" of at least {least:g}" if least is not None else "")
+        raise LabError(f"{name} must be a number{limit}, not {value!r}.")
+
+
+def _need_snapshot(snap: Any, fields: Iterable[str], role: str = "snapshot") -> None:
+    if not isinstance(snap, dict):
+        raise LabError(f"the {role} must be a dict from mon.snapshot(r), not {type(snap).__name__}.")
+    missing = [name for name in fields if name not in snap]
+    if missing:
+        raise LabError(f"the {role} has no {missing[0]!r}: take it with mon.snapshot(r).")
+    for name in fields:
+        if name != "t" and not _is_number(snap[name]):
+            raise LabError(f"the {role}'s {name!r} is {snap[name]!r}, not a number: take it with mon.snapshot(r).")
+
+
 def snapshot(client: redis.Redis) -> dict[str, Any]:
     """The fields of `FIELDS` from one INFO call, plus `t` (lab clock), `keys` and `expires`.
 
     Counters count since the server started (or the last CONFIG RESETSTAT): compare two
     snapshots for anything per interval.
     """
+    _need_client(client, "mon.snapshot")
     info = client.info()
     snap: dict[str, Any] = {"t": lab_clock.now()}
     for name in FIELDS:
@@ -108,7 +152,14 @@ def snapshot(client: redis.Redis) -> dict[str, Any]:
 
 def explain(snap: dict[str, Any], fields: Iterable[str] | None = None, fake: bool | None = None) -> Table:
     """A table of INFO fields: value, meaning and (in fake mode) whether the twin models it."""
+    if not isinstance(snap, dict):
+        raise LabError(f"mon.explain needs a snapshot dict from mon.snapshot(r), not {type(snap).__name__}.")
+    if isinstance(fields, str):
+        fields = [fields]
     names = list(fields) if fields is not None else list(FIELDS)
+    unknown = [name for name in names if name not in FIELDS]
+    if unknown:
+        raise LabError(f"mon.explain does not know the field {unknown[0]!r}: choose from {', '.join(FIELDS)}.")
     show_twin = True if fake is None else fake
     headers = ["field", "value", "meaning"] + (["in the fake twin"] if show_twin else [])
     rows = []
@@ -138,11 +189,15 @@ def fragmentation_table() -> Table:
 
 def hit_ratio(hits: float, misses: float) -> float | None:
     """hits / (hits + misses), or None when there were no lookups."""
+    _need_number(hits, "hits", least=0)
+    _need_number(misses, "misses", least=0)
     lookups = hits + misses
     return hits / lookups if lookups > 0 else None
 
 
 def _delta(before: dict[str, Any], after: dict[str, Any], name: str) -> int:
+    _need_snapshot(before, [name], "'before' snapshot")
+    _need_snapshot(after, [name], "'after' snapshot")
     change = int(after[name]) - int(before[name])
     if change < 0:
         raise LabError(f"{name} went down between the two snapshots (a restart or CONFIG RESETSTAT): "
@@ -157,11 +212,14 @@ def interval_hit_ratio(before: dict[str, Any], after: dict[str, Any]) -> float |
 
 def since_start_hit_ratio(snap: dict[str, Any]) -> float | None:
     """The hit ratio since the server started: what INFO gives you directly, and what hides change."""
+    _need_snapshot(snap, ["keyspace_hits", "keyspace_misses"])
     return hit_ratio(int(snap["keyspace_hits"]), int(snap["keyspace_misses"]))
 
 
 def rates(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
     """Per-second rates between two snapshots: hits, misses, evictions, expirations, commands."""
+    _need_snapshot(before, ["t", *COUNTERS], "'before' snapshot")
+    _need_snapshot(after, ["t", *COUNTERS], "'after' snapshot")
     dt = round(float(after["t"]) - float(before["t"]), 6)  # to the microsecond: no float noise in rates
     if dt <= 0:
         raise LabError("the two snapshots were taken at the same time: wait (lab.sleep) between them.")
@@ -191,6 +249,8 @@ def modelled_latency_ms(payload_bytes: int = 0, keys_scanned: int = 0) -> float:
     An embedded fake runs inside this Python process, so its wall-clock timings measure Python,
     not Redis, and change from run to run; this cost model is deterministic instead.
     """
+    _need_number(payload_bytes, "payload_bytes", least=0)
+    _need_number(keys_scanned, "keys_scanned", least=0)
     return MODEL_BASE_MS + MODEL_MS_PER_MB * payload_bytes / 1e6 + MODEL_MS_PER_KEY_SCANNED * keys_scanned
 
 
@@ -213,6 +273,10 @@ class LatencyLog:
 
 def percentiles(values: Sequence[float]) -> tuple[float, float, float]:
     """(p50, p99, max) of `values` in the same unit, NaN when empty."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise LabError(f"mon.percentiles needs a list of numbers, not {type(values).__name__}.")
+    if not all(_is_number(v) for v in values):
+        raise LabError("mon.percentiles needs numbers only (latencies in ms).")
     if not len(values):
         return (math.nan, math.nan, math.nan)
     arr = np.asarray(values, dtype=float)
@@ -257,8 +321,31 @@ class Workload:
     seed: int = 5
     lesson: str = "05"
 
+    def __post_init__(self) -> None:
+        for name in ("items", "grow_to", "big_fields"):
+            _need_whole(getattr(self, name), f"Workload {name}", least=1)
+        for name in ("requests", "value_bytes", "sessions", "session_bytes", "grown_value_bytes", "big_reads"):
+            _need_whole(getattr(self, name), f"Workload {name}", least=0)
+        for name in ("leak_at", "grow_at", "shift_at"):
+            _need_whole(getattr(self, name), f"Workload {name} (a tick number)", least=0, none_ok=True)
+        _need_number(self.item_ttl, "Workload item_ttl (seconds)", positive=True)
+        _need_number(self.session_ttl, "Workload session_ttl (seconds, or None for no TTL)", positive=True,
+                     none_ok=True)
+        _need_number(self.skew, "Workload skew", least=0)
+        if not _is_number(self.ttl_jitter) or not 0 <= self.ttl_jitter < 1:
+            raise LabError(f"Workload ttl_jitter is a share of the TTL from 0 up to (not including) 1, "
+                           f"not {self.ttl_jitter!r}.")
+        if not isinstance(self.incident, tuple) or not all(isinstance(t, int) and t >= 0 for t in self.incident):
+            raise LabError(f"Workload incident is a tuple of tick numbers, e.g. (8, 9, 10), not {self.incident!r}.")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise LabError(f"Workload seed must be a whole number, not {self.seed!r}.")
+
     def but(self, **changes: Any) -> "Workload":
         """A copy with some knobs changed, e.g. `healthy.but(session_ttl=None)`."""
+        unknown = [name for name in changes if name not in {f.name for f in dataclasses.fields(self)}]
+        if unknown:
+            raise LabError(f"a Workload has no knob {unknown[0]!r}: choose from "
+                           f"{', '.join(f.name for f in dataclasses.fields(self))}.")
         return dataclasses.replace(self, **changes)
 
     def start(self, client: redis.Redis) -> "WorkloadRun":
@@ -393,6 +480,8 @@ def slowlog_entries(client: redis.Redis, count: int = 10) -> list[tuple[str, flo
     SLOWLOG times only the command's execution inside Redis (no network, no queueing); it keeps
     commands slower than `slowlog-log-slower-than` microseconds (10 ms by default).
     """
+    _need_client(client, "mon.slowlog_entries")
+    _need_whole(count, "count", least=1)
     try:
         entries = client.slowlog_get(count)
     except redis.ResponseError:
@@ -429,6 +518,8 @@ class Series:
 
     def column(self, name: str) -> np.ndarray:
         """One column as a float array (None becomes NaN)."""
+        if not isinstance(name, str):
+            raise LabError(f"a column is named by a string such as 'hit_ratio', not {name!r}.")
         if self.rows and name not in self.rows[0]:
             raise LabError(f"the series has no column {name!r}: choose one of {', '.join(self.rows[0])}.")
         return np.array([math.nan if row[name] is None else row[name] for row in self.rows], dtype=float)
@@ -445,6 +536,11 @@ class Series:
     def table(self, columns: Sequence[str] = ("t", "hit_ratio", "used_memory_mib", "evicted_per_s",
                                                "expired_per_s", "latency_p99_ms"), every: int = 1) -> Table:
         """Some columns of every `every`-th sample as a table; modelled latencies say so in the header."""
+        if isinstance(columns, str):
+            columns = [columns]
+        for name in columns:
+            self.column(name)  # an unknown name is a LabError that lists the choices
+        _need_whole(every, "every", least=1)
         headers = [f"{c} (model)" if self.latency_modelled and c.startswith("latency") else c for c in columns]
         return table(headers, [[row[c] for c in columns] for row in self.rows[::every]])
 
@@ -497,6 +593,11 @@ def run(client: redis.Redis, workload: Workload, ticks: int = 30, interval: floa
     In fake mode the wait is virtual, so the series is identical on every run. On a real server
     the sampler keeps a fixed cadence (it sleeps what is left of each interval).
     """
+    _need_client(client, "mon.run")
+    if not isinstance(workload, Workload):
+        raise LabError(f"mon.run needs a mon.Workload (e.g. mon.Workload().but(...)), not {type(workload).__name__}.")
+    _need_whole(ticks, "ticks", least=1)
+    _need_number(interval, "interval (seconds)", positive=True)
     state = workload.start(client)
     if prewarm:
         state.prewarm()
@@ -576,6 +677,17 @@ PANEL_OF = {"hit_ratio": ("hit_ratio",), "used_memory_mib": ("memory",), "evicte
             "latency_p99_ms": ("latency",), "latency_max_ms": ("latency",)}
 
 
+def _panel_list(panels: Any) -> list[str]:
+    if isinstance(panels, str):
+        panels = [panels]
+    panels = list(panels)
+    unknown = [p for p in panels if p not in PANELS]
+    if unknown or not panels:
+        raise LabError(f"unknown dashboard panel {unknown[0] if unknown else 'list (empty)'}: choose from "
+                       f"{', '.join(PANELS)}.")
+    return panels
+
+
 def _grid(panels: Sequence[str]) -> tuple[int, int]:
     n = len(panels)
     return (1, n) if n <= 3 else ((n + 1) // 2, 2)
@@ -590,6 +702,10 @@ def latency_note(client_or_backend: Any) -> str:
 def plot_dashboard(series: Series, title: str = "Cache dashboard", panels: Sequence[str] = DEFAULT_PANELS,
                    baseline: Series | None = None, firings: Sequence["Firing"] = (), backend: str = "fake") -> None:
     """Show the dashboard of `series` as a figure (inline in Jupyter)."""
+    _need_series(series)
+    panels = _panel_list(panels)
+    if baseline is not None:
+        _need_series(baseline, "baseline")
     nrows, ncols = _grid(panels)
     fig, axes = plots.new_figure(title, "time (s)", "", ncols=ncols, nrows=nrows,
                                  figsize=(7.5 if ncols < 3 else 9.0, 2.3 * nrows + 0.4))
@@ -601,6 +717,8 @@ def plot_dashboard(series: Series, title: str = "Cache dashboard", panels: Seque
 
 def render_png(series: Series, title: str, panels: Sequence[str] = DEFAULT_PANELS, note: str = "") -> bytes:
     """The dashboard as PNG bytes, drawn without pyplot (safe from a background thread)."""
+    _need_series(series)
+    panels = _panel_list(panels)
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -631,6 +749,14 @@ class LiveDashboard:
     def __init__(self, workload: Workload, config: dict[str, Any] | None = None, interval: float = INTERVAL,
                  max_ticks: int | None = None, pace: float = 0.05, redraw_every: float = 2.0,
                  title: str = "Live cache dashboard") -> None:
+        if not isinstance(workload, Workload):
+            raise LabError(f"mon.LiveDashboard needs a mon.Workload, not {type(workload).__name__}.")
+        if config is not None and not isinstance(config, dict):
+            raise LabError(f"the sandbox config is a dict such as dict(maxmemory='4mb'), not {config!r}.")
+        _need_number(interval, "interval (seconds)", positive=True)
+        _need_whole(max_ticks, "max_ticks", least=1, none_ok=True)
+        _need_number(pace, "pace (real seconds per tick)", least=0)
+        _need_number(redraw_every, "redraw_every (seconds)", least=0)
         self.workload = workload
         self.config = dict(config or {})
         self.interval = interval
@@ -741,6 +867,22 @@ def dashboard_threads() -> list[threading.Thread]:
 # --------------------------------------------------------------------------------------------
 
 
+def _check_rule(rule: Any, bounds: bool = True) -> None:
+    kind = type(rule).__name__
+    if not isinstance(rule.name, str) or not rule.name:
+        raise LabError(f"a {kind} needs a name (a short string) first, e.g. {kind}('memory creep', ...).")
+    if not isinstance(rule.metric, str) or not rule.metric:
+        raise LabError(f"{kind} {rule.name!r}: the metric is the name of a series column, such as "
+                       f"'used_memory_mib', not {rule.metric!r}.")
+    if bounds:
+        if rule.above is None and rule.below is None:
+            raise LabError(f"{kind} {rule.name!r} needs above=... or below=... (or both).")
+        _need_number(rule.above, f"{kind} {rule.name!r}: above", none_ok=True)
+        _need_number(rule.below, f"{kind} {rule.name!r}: below", none_ok=True)
+    _need_whole(rule.for_, f"{kind} {rule.name!r}: for_ (samples in a row)", least=1)
+
+
+
 @dataclass(frozen=True)
 class Threshold:
     """Fires when `metric` is above `above` (or below `below`) for `for_` samples in a row."""
@@ -750,6 +892,9 @@ class Threshold:
     above: float | None = None
     below: float | None = None
     for_: int = 1
+
+    def __post_init__(self) -> None:
+        _check_rule(self)
 
     def breaches(self, series: Series) -> list[bool]:
         values = series.column(self.metric)
@@ -776,6 +921,10 @@ class RateOfChange:
     below: float | None = None
     window: int = 1
     for_: int = 1
+
+    def __post_init__(self) -> None:
+        _check_rule(self)
+        _need_whole(self.window, f"RateOfChange {self.name!r}: window (samples)", least=1)
 
     def slopes(self, series: Series) -> np.ndarray:
         values, t = series.column(self.metric), series.column("t")
@@ -814,6 +963,11 @@ class Spike:
     baseline: int = 10
     for_: int = 1
 
+    def __post_init__(self) -> None:
+        _check_rule(self, bounds=False)
+        _need_number(self.factor, f"Spike {self.name!r}: factor", positive=True)
+        _need_whole(self.baseline, f"Spike {self.name!r}: baseline (samples)", least=1)
+
     def breaches(self, series: Series) -> list[bool]:
         values = series.column(self.metric)
         out = []
@@ -847,6 +1001,8 @@ def evaluate(rules: Iterable[Any], series: Series) -> list[Firing]:
     A rule is a `Threshold`, a `RateOfChange`, or anything with `.breaches(series)` (one bool per
     sample) and optionally `.for_`; a plain function `f(series) -> list[bool]` works too.
     """
+    rules = _rule_list(rules)
+    _need_series(series)
     t = series.column("t")
     firings: list[Firing] = []
     for rule in rules:
@@ -868,6 +1024,24 @@ def evaluate(rules: Iterable[Any], series: Series) -> list[Firing]:
     return sorted(firings, key=lambda f: (f.start, f.rule))
 
 
+def _rule_list(rules: Any) -> list[Any]:
+    if isinstance(rules, (Threshold, RateOfChange, Spike)) or callable(rules) or isinstance(rules, (str, bytes)):
+        raise LabError("pass a list of rules, e.g. [my_rule], even for one rule.")
+    try:
+        rules = list(rules)
+    except TypeError:
+        raise LabError(f"pass a list of rules, e.g. [my_rule], not {type(rules).__name__}.") from None
+    for rule in rules:
+        if not (hasattr(rule, "breaches") or callable(rule)):
+            raise LabError(f"{rule!r} is not a rule: use mon.Threshold, mon.RateOfChange, mon.Spike or a function.")
+    return rules
+
+
+def _need_series(series: Any, name: str = "series") -> None:
+    if not isinstance(series, Series):
+        raise LabError(f"the {name} must be a mon.Series (what mon.run returns), not {type(series).__name__}.")
+
+
 def fired(rules: Iterable[Any], series: Series) -> set[str]:
     """Names of the rules that fired at least once on `series`."""
     return {f.rule for f in evaluate(rules, series)}
@@ -875,12 +1049,19 @@ def fired(rules: Iterable[Any], series: Series) -> set[str]:
 
 def firing_table(firings: Sequence[Firing]) -> Table:
     """Which rule fired when (times in seconds into the run)."""
+    if not all(isinstance(f, Firing) for f in firings):
+        raise LabError("mon.firing_table needs the list that mon.evaluate(rules, series) returns.")
     return table(["rule", "metric", "fired at (s)", "until (s)"],
                  [[f.rule, f.metric, f.start, f.end] for f in firings])
 
 
 def alert_matrix(runs: dict[str, Series], rules: Sequence[Any]) -> Table:
     """Runs down, rules across: when each rule first fired on each run ('-' = stayed quiet)."""
+    if not isinstance(runs, dict):
+        raise LabError(f"mon.alert_matrix needs a dict of runs, name -> series, not {type(runs).__name__}.")
+    for name, series in runs.items():
+        _need_series(series, f"run {name!r}")
+    rules = _rule_list(rules)
     rows = []
     for name, series in runs.items():
         first: dict[str, float] = {}
@@ -957,6 +1138,11 @@ def sample_keyspace(client: redis.Redis, match: str | None = None, sample: int =
     server answers many small commands instead of one that blocks it. On a live server pass the
     namespace's `match` pattern.
     """
+    _need_client(client, "mon.sample_keyspace")
+    _need_whole(sample, "sample (keys to look at)", least=1)
+    _need_whole(count, "count (keys per SCAN call)", least=1)
+    if match is not None and not isinstance(match, str):
+        raise LabError(f"match is a pattern string such as ns.pattern(), not {match!r}.")
     total = int(client.dbsize())
     cursor, batches, found = 0, 0, {}
     while True:  # SCAN may return a key twice and an empty batch before the end: both are legal

@@ -322,15 +322,17 @@ def test_oom_refusals_in_info_and_in_the_workload(fresh_redis_server):
     try:
         snap = mon.snapshot(client)
         assert snap["errorstat_OOM"] == 0 and snap["total_error_replies"] is not None  # absent = none yet
-        client.config_set("maxmemory", "1400kb")
+        # room for the 300 warm items and a few ticks of the leak (30 KB a tick), then refusals
+        client.config_set("maxmemory", str(int(client.info("memory")["used_memory"]) + 300 * 1024))
         client.config_set("maxmemory-policy", "noeviction")
         series = mon.run(client, mon.Workload(session_ttl=None), ticks=20, name="oom")
         after = mon.snapshot(client)
     finally:
         clock.use(previous)
         client.close()
-    refused = round(sum(series.column("errors_per_s")) * mon.INTERVAL)
-    assert refused > 0 and after["errorstat_OOM"] >= refused
+    refused = round(sum(series.column("errors_per_s") * (series.column("t") - [0, *series.column("t")[:-1]])))
+    assert refused > 0, f"no write refused; memory reached {series.column('used_memory_mib').max():.2f} MiB"
+    assert after["errorstat_OOM"] - snap["errorstat_OOM"] == refused
     assert after["total_error_replies"] >= after["errorstat_OOM"]
 
 
@@ -372,3 +374,95 @@ def test_leak_at_starts_a_creep_mid_run():
     healthy = run_fake(mon.Workload(), ticks=30)
     assert series[-1]["expires"] < series[-1]["keys"] and healthy[-1]["expires"] == healthy[-1]["keys"]
     assert series.column("used_memory_mib")[:10].tolist() == healthy.column("used_memory_mib")[:10].tolist()
+
+
+# --- input checks: one friendly sentence, never a deep traceback -------------------------------
+
+def one_sentence(call, *words):
+    with pytest.raises(LabError) as info:
+        call()
+    text = str(info.value)
+    assert text.endswith(".") and "\n" not in text, text
+    for word in words:
+        assert word in text, text
+    return text
+
+
+def test_info_helpers_validate_their_input():
+    good = snap(0, 1, 1)
+    one_sentence(lambda: mon.snapshot("redis://localhost"), "Redis client")
+    one_sentence(lambda: mon.explain(good, ["used_memroy"]), "used_memroy", "choose from")
+    one_sentence(lambda: mon.explain([1, 2]), "snapshot dict")
+    one_sentence(lambda: mon.hit_ratio(-1, 3), "hits")
+    one_sentence(lambda: mon.hit_ratio("3", 3), "hits")
+    one_sentence(lambda: mon.interval_hit_ratio(good, {"t": 1}), "keyspace_hits", "'after' snapshot")
+    one_sentence(lambda: mon.interval_hit_ratio(None, good), "dict")
+    one_sentence(lambda: mon.interval_hit_ratio(good, dict(good, keyspace_misses=None)), "not a number")
+    one_sentence(lambda: mon.since_start_hit_ratio({}), "keyspace_hits")
+    one_sentence(lambda: mon.rates(good, {"t": 1, "keyspace_hits": 2}), "'after' snapshot")
+    one_sentence(lambda: mon.modelled_latency_ms(-5), "payload_bytes")
+    one_sentence(lambda: mon.percentiles("1, 2"), "list of numbers")
+    one_sentence(lambda: mon.percentiles([1, None]), "numbers only")
+    assert mon.explain(good, "keyspace_hits")  # one field name alone is fine
+
+
+def test_workload_knobs_are_checked():
+    one_sentence(lambda: mon.Workload(item_ttl=0), "item_ttl")
+    one_sentence(lambda: mon.Workload(session_ttl=-1), "session_ttl")
+    one_sentence(lambda: mon.Workload(ttl_jitter=1.5), "ttl_jitter")
+    one_sentence(lambda: mon.Workload(items=0), "items")
+    one_sentence(lambda: mon.Workload(requests=2.5), "requests")
+    one_sentence(lambda: mon.Workload(shift_at=-1), "shift_at")
+    one_sentence(lambda: mon.Workload(incident=8), "incident")
+    one_sentence(lambda: mon.Workload(seed="five"), "seed")
+    one_sentence(lambda: mon.Workload().but(session_tll=None), "session_tll", "choose from")
+    assert mon.Workload().but(session_ttl=None, leak_at=3).leak_at == 3
+
+
+def test_run_and_series_check_their_input():
+    client = lab.connect("fake")
+    one_sentence(lambda: mon.run(client, "healthy"), "mon.Workload")
+    one_sentence(lambda: mon.run(client, mon.Workload(), ticks=0), "ticks")
+    one_sentence(lambda: mon.run(client, mon.Workload(), ticks=5, interval=0), "interval")
+    one_sentence(lambda: mon.run(None, mon.Workload()), "Redis client")
+    s = series_of([1, 2, 3])
+    one_sentence(lambda: s.column(3), "string")
+    one_sentence(lambda: s.table(["t", "nope"]), "no column")
+    one_sentence(lambda: s.table(["t"], every=0), "every")
+    one_sentence(lambda: mon.sample_keyspace(client, sample=0), "sample")
+    one_sentence(lambda: mon.sample_keyspace(client, count=-1), "count")
+    one_sentence(lambda: mon.sample_keyspace(client, match=5), "pattern")
+    one_sentence(lambda: mon.slowlog_entries(client, count=0), "count")
+
+
+def test_rules_check_their_settings_when_built():
+    one_sentence(lambda: mon.Threshold("x", "hit_ratio"), "above=... or below=")
+    one_sentence(lambda: mon.Threshold("x", "hit_ratio", above="high"), "above")
+    one_sentence(lambda: mon.Threshold("x", "hit_ratio", below=0.5, for_=0), "for_")
+    one_sentence(lambda: mon.Threshold("x", "hit_ratio", below=0.5, for_=2.5), "for_")
+    one_sentence(lambda: mon.Threshold("", "hit_ratio", below=0.5), "name")
+    one_sentence(lambda: mon.Threshold("x", 5, below=0.5), "metric")
+    one_sentence(lambda: mon.RateOfChange("x", "used_memory_mib", above=0.1, window=0), "window")
+    one_sentence(lambda: mon.RateOfChange("x", "used_memory_mib", window=10), "above=... or below=")
+    one_sentence(lambda: mon.Spike("x", "latency_p99_ms", factor=0), "factor")
+    one_sentence(lambda: mon.Spike("x", "latency_p99_ms", baseline=0), "baseline")
+
+
+def test_evaluation_and_plots_check_their_input():
+    rule = mon.Threshold("hi", "x", above=1)
+    s = series_of([0, 2])
+    one_sentence(lambda: mon.evaluate(rule, s), "list of rules")
+    one_sentence(lambda: mon.fired([rule, 42], s), "not a rule")
+    one_sentence(lambda: mon.evaluate([rule], [0, 2]), "mon.Series")
+    one_sentence(lambda: mon.alert_matrix([s], [rule]), "dict of runs")
+    one_sentence(lambda: mon.alert_matrix({"a": [0, 2]}, [rule]), "run 'a'")
+    one_sentence(lambda: mon.firing_table([1, 2]), "mon.evaluate")
+    one_sentence(lambda: mon.plot_dashboard(s, panels=["memroy"]), "memroy", "choose from")
+    one_sentence(lambda: mon.plot_dashboard(s, panels=[]), "panel")
+    one_sentence(lambda: mon.plot_dashboard([1], panels=["memory"]), "mon.Series")
+    one_sentence(lambda: mon.render_png(s, "t", panels=["nope"]), "nope")
+    one_sentence(lambda: mon.LiveDashboard("healthy"), "mon.Workload")
+    one_sentence(lambda: mon.LiveDashboard(mon.Workload(), max_ticks=0), "max_ticks")
+    one_sentence(lambda: mon.LiveDashboard(mon.Workload(), pace=-1), "pace")
+    one_sentence(lambda: mon.LiveDashboard(mon.Workload(), config="4mb"), "config")
+    assert mon.dashboard_threads() == []
