@@ -559,6 +559,9 @@ class ServedSocket(TwinSocket):
         text = text.replace("evicted_clients:0\r\n", f"evicted_clients:{self._client.server.evicted_clients}\r\n")
         return text.encode()
 
+    def _twin_config_get(self, *patterns: bytes) -> dict[bytes, bytes]:
+        return super()._twin_config_get(*[p.decode("utf-8", "replace").encode() for p in patterns])
+
     def _twin_config_resetstat(self) -> SimpleString:
         self._stats.reset()
         self._client.server.evicted_clients = 0
@@ -888,7 +891,10 @@ class ClientHandler(socketserver.BaseRequestHandler):
         if decoded in _CONTAINERS and len(fields) == 1 and decoded + " help" in SUPPORTED_COMMANDS:
             self._error(f"ERR wrong number of arguments for '{decoded}' command", rejected=decoded)
             return
-        self.fake._process_command(fields)
+        try:
+            self.fake._process_command(fields)
+        except Exception as exc:  # a bug in fakeredis or the twin must not take the connection down
+            self._error(f"ERR the Entropy Lab twin failed on this command ({type(exc).__name__}: {exc})")
 
 
 class TwinTcpServer(socketserver.ThreadingTCPServer):
