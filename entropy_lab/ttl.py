@@ -167,13 +167,25 @@ def redis_reply(command: str, reply: Any) -> str:
 def run_commands(client: redis.Redis, key: str, commands: Iterable[str], alias: str = "k") -> Table:
     """Run each command (written with `alias` for the key) and tabulate its reply and the TTL after.
 
+    A command Redis refuses shows its error as the reply, as redis-cli does.
+
     >>> run_commands(r, ns.key("demo"), ["SET k v EX 100", "TTL k"])  # doctest: +SKIP
     """
+    if isinstance(commands, str):
+        raise TTLInputError("commands must be a list of command strings, e.g. [\"SET k v EX 100\", \"TTL k\"].")
     rows = []
     for text in commands:
-        args = [key if part == alias else part for part in shlex.split(text)]
-        reply = client.execute_command(*args)
-        rows.append([text, redis_reply(args[0], reply), client.ttl(key)])
+        try:
+            args = [key if part == alias else part for part in shlex.split(text)]
+        except (ValueError, AttributeError):
+            raise TTLInputError(f"cannot read the command {text!r}: write it as redis-cli would, e.g. \"SET k v EX 100\".") from None
+        if not args:
+            raise TTLInputError("an empty command: write it as redis-cli would, e.g. \"TTL k\".")
+        try:
+            shown = redis_reply(args[0], client.execute_command(*args))
+        except redis.ResponseError as exc:  # shown as redis-cli shows it, not as a traceback
+            shown = f"(error) {exc}"
+        rows.append([text, shown, client.ttl(key)])
     return table(["command", "reply", "TTL of k after (s)"], rows)
 
 

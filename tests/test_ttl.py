@@ -68,6 +68,15 @@ def test_run_commands_tabulates_replies_and_ttls():
     assert rows[4][1] == "(nil)" and rows[5][1] == "(integer) 0"
 
 
+def test_run_commands_shows_a_refused_command_as_redis_cli_does():
+    client, ns = fake()
+    rows = ttl.run_commands(client, ns.key("k"), ["SET k v EX 100", "EXPIRE k 50 GT NX", "TTL k"]).rows
+    assert rows[1][1].startswith("(error) ") and rows[2][1] == "(integer) 100"
+    for bad in ("SET k v EX 100", ["SET k 'v"], [""]):
+        with pytest.raises(lab.LabError):
+            ttl.run_commands(client, ns.key("k"), bad)
+
+
 @pytest.mark.redis_server
 def test_expiry_semantics_match_a_real_redis(redis_url):
     commands = ["SET k v EX 100", "SET k v PX 2000", "TTL k", "EXPIRE k 50 NX", "EXPIRE k 50 XX", "EXPIRE k 500 LT",
