@@ -185,7 +185,7 @@ def check_eviction_prediction(predict, seed: int | None = None) -> Verdict:
     if not callable(predict):
         return verdict(False, f"got {predict!r}, expected the function predict.",
                        "define `def predict(keys, n): ...` and pass it: check_eviction_prediction(predict).")
-    seed = random.randrange(1, 10**6) if seed is None else seed
+    seed = random.Random().randrange(1, 10**6) if seed is None else seed  # own generator: a learner's random.seed() cannot fix it
     random_keys, random_n = ev.prediction_scenario(seed)
     shown, shown_n = ev.PREDICTION_KEYS, ev.PREDICTION_EVICT
     shown_answer = _twin_order(shown, shown_n)
