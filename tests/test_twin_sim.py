@@ -89,3 +89,18 @@ def test_timestamps_drive_the_clock():
     b = simulate(tr, policy="allkeys-lru", max_keys=300, rate=100.0)
     assert a.hits == b.hits
     assert a.duration == pytest.approx(199.99)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: simulate([], max_keys=10), "empty"),
+    (lambda: simulate(["a", "b", "a"], max_keys=10), "whole numbers"),
+    (lambda: simulate([0.5, 1.5], max_keys=10), "whole numbers"),
+    (lambda: simulate([3, -1], max_keys=10), "0 or more"),
+    (lambda: miss_ratio_curve([1, 2, 3, 1], ["2xb"]), "not a cache size"),
+    (lambda: miss_ratio_curve([1, 2, 3, 1], [None]), "not a cache size"),
+])
+def test_bad_traces_and_sizes_raise_one_sentence(call, words):
+    with pytest.raises(LabError) as info:
+        call()
+    message = str(info.value)
+    assert words in message and "\n" not in message and message.endswith(".")

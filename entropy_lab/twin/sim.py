@@ -111,6 +111,16 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
         raise LabError(f"simulate: {exc}") from None
     keys, writes, ttls = _as_arrays(trace)
     n = len(keys)
+    if n == 0:
+        raise LabError("simulate needs at least one request in the trace (it is empty).")
+    if keys.dtype.kind not in "iu" or keys.ndim != 1:
+        kind = {"U": "text", "S": "bytes", "f": "decimals", "b": "booleans", "O": "objects"}.get(
+            keys.dtype.kind, keys.dtype.name)
+        first = keys.flat[0].item() if hasattr(keys.flat[0], "item") else keys.flat[0]
+        raise LabError("simulate needs key ids as whole numbers 0, 1, 2, ... (a workloads.Trace or a "
+                       f"list of ints), not {kind} such as {first!r}.")
+    if int(keys.min()) < 0:
+        raise LabError(f"simulate needs key ids of 0 or more, not {int(keys.min())}.")
     t = _times(n, rate, timestamps, start)
     ks = Keyspace(cfg, seed=seed, databases=1)
     ks.clients = clients
@@ -279,6 +289,10 @@ def miss_ratio_curve(trace: Any, sizes: Sequence[int | str], policy: str = "allk
         if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             results.append(simulate(trace, policy=policy, max_keys=int(size), **kwargs))
         else:
-            limit = parse_memory(size) if isinstance(size, str) else int(size)
+            try:
+                limit = parse_memory(size) if isinstance(size, str) else int(size)
+            except (ValueError, TypeError):
+                raise LabError(f"miss_ratio_curve: {size!r} is not a cache size; use a key count (1000) "
+                               "or a memory size ('2mb', '512kb').") from None
             results.append(simulate(trace, policy=policy, maxmemory=limit, **kwargs))
     return MissRatioCurve(list(sizes), np.array([r.miss_ratio for r in results]), policy, results)
