@@ -32,7 +32,7 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
-from .decay import value_size
+from .decay import number, value_size
 from .errors import LabError
 from .truth import SourceOfTruth
 
@@ -84,20 +84,27 @@ def validate(config: Any) -> BudgetConfig:
     if not isinstance(config, BudgetConfig):
         raise LabError(f"Expected a BudgetConfig(...), got {type(config).__name__}: "
                        "build one with entropy_lab.budget.BudgetConfig(ttl=..., ...).")
-    if config.ttl is not None and config.ttl <= 0:
+    def is_number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    if config.ttl is not None and not (is_number(config.ttl) and config.ttl > 0):
         raise LabError(f"ttl={config.ttl!r}: use a number of seconds above 0, or None for no TTL.")
-    if not 0 <= config.jitter < 1:
-        raise LabError(f"jitter={config.jitter!r}: use a fraction between 0 and 1, e.g. 0.1 for ±10%.")
-    if config.l1_ttl is not None and config.l1_ttl < 0:
+    if not (is_number(config.jitter) and 0 <= config.jitter < 1):
+        raise LabError(f"jitter={config.jitter!r}: use a fraction from 0 up to (not including) 1, e.g. 0.1 for ±10%.")
+    if config.l1_ttl is not None and not (is_number(config.l1_ttl) and config.l1_ttl >= 0):
         raise LabError(f"l1_ttl={config.l1_ttl!r}: use seconds (0 turns the local cache off) or None.")
+    if not isinstance(config.versioned, bool):
+        raise LabError(f"versioned={config.versioned!r}: use True or False.")
     if config.invalidation not in CHANNELS:
         raise LabError(f"invalidation={config.invalidation!r}: choose one of {', '.join(CHANNELS)}.")
     if config.policy not in POLICIES:
         raise LabError(f"policy={config.policy!r}: choose one of {', '.join(POLICIES)}.")
     if config.hashing not in HASHINGS:
         raise LabError(f"hashing={config.hashing!r}: choose one of {', '.join(HASHINGS)}.")
-    if not (isinstance(config.shards, int) and 1 <= config.shards <= 16):
+    if not (isinstance(config.shards, int) and not isinstance(config.shards, bool) and 1 <= config.shards <= 16):
         raise LabError(f"shards={config.shards!r}: use a whole number from 1 to 16.")
+    if not is_number(config.maxmemory_mb):
+        raise LabError(f"maxmemory_mb={config.maxmemory_mb!r}: use a number of megabytes per shard, e.g. 2.")
     if config.maxmemory_mb * MB <= BASELINE_BYTES:
         raise LabError(f"maxmemory_mb={config.maxmemory_mb!r}: an empty Redis already uses about "
                        f"{BASELINE_BYTES / MB:g} MB, so give each shard more than that (e.g. 2).")
@@ -157,6 +164,29 @@ def budget_workload(n_keys: int = 500, seconds: float = 120.0, rate: float = 100
     picked uniformly, straight in the database: it tells no cache (only a TTL bounds those
     copies). A load balancer sends each request to a random instance.
     """
+    number("n_keys", n_keys, low=1, whole=True)
+    number("seconds", seconds, above=0)
+    number("rate", rate, above=0)
+    number("instances", instances, low=1, whole=True)
+    number("skew", skew, low=0)
+    number("write_share", write_share, low=0, high=1)
+    number("admin_writes", admin_writes, low=0, high=rate)
+    number("burst_write_share", burst_write_share, low=0, high=1)
+    number("burst_every", burst_every, above=0)
+    number("burst_length", burst_length, low=0, high=burst_every)
+    number("hot_shift_at", hot_shift_at, low=0)
+    if scale_out_at is not None:
+        number("scale_out_at", scale_out_at, low=0)
+    if not (isinstance(outage, tuple) and len(outage) == 3):
+        raise LabError(f"outage={outage!r}: give (instance, start, end), e.g. (3, 30.0, 50.0).")
+    number("the outage's instance", outage[0], low=0, high=instances - 1, whole=True)
+    number("the outage's start", outage[1], low=0)
+    number("the outage's end", outage[2], low=outage[1])
+    if not (isinstance(value_bytes, tuple) and len(value_bytes) == 2):
+        raise LabError(f"value_bytes={value_bytes!r}: give (smallest, largest) in bytes, e.g. (256, 6144).")
+    number("the smallest value", value_bytes[0], low=0, whole=True)
+    number("the largest value", value_bytes[1], above=value_bytes[0], whole=True)
+    n_keys, instances = int(n_keys), int(instances)
     rng = random.Random(seed)
     order = list(range(n_keys))
     rng.shuffle(order)
@@ -200,6 +230,10 @@ def small_workload() -> Workload:
 @lru_cache(maxsize=64)
 def owners(n_keys: int, shards: int, hashing: str) -> tuple[int, ...]:
     """The shard of every key: rendezvous (highest random weight) or modulo, on sha1."""
+    number("n_keys", n_keys, low=1, whole=True)
+    number("shards", shards, low=1, whole=True)
+    if hashing not in HASHINGS:
+        raise LabError(f"hashing={hashing!r}: choose one of {', '.join(HASHINGS)}.")
     def h(text: str) -> int:
         return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "big")
     if hashing == "modulo":
@@ -209,6 +243,7 @@ def owners(n_keys: int, shards: int, hashing: str) -> tuple[int, ...]:
 
 def entry_bytes(size: int) -> int:
     """Memory one cached copy of a `size`-byte value costs in Redis (the model's estimate)."""
+    number("size", size, low=0, whole=True)
     return size + KEY_OVERHEAD
 
 
@@ -467,6 +502,11 @@ class BudgetResult:
     def energy_items(self, prices: dict[str, float] | None = None) -> dict[str, float]:
         """Energy per second of service, by item, at `prices` (default PRICES)."""
         p = PRICES if prices is None else prices
+        missing = [name for name in PRICES if name not in p]
+        if missing:
+            raise LabError(f"prices: missing {', '.join(missing)}; start from {{**bg.PRICES, ...}}.")
+        for name in PRICES:
+            number(f"the price of {name}", p[name], low=0)
         return {
             "source reads": p["source_read"] * self.source_reads / self.duration,
             "round trips": p["round_trip"] * self.round_trips / self.duration,
@@ -498,6 +538,8 @@ def simulate_budget(config: BudgetConfig, workload: Workload | None = None, tier
     objects from `replay_on_redis` to run the same service against a real Redis.
     """
     config = validate(config)
+    if workload is not None and not isinstance(workload, Workload):
+        raise LabError(f"workload: expected a Workload from budget_workload(...), got {type(workload).__name__}.")
     w = default_workload() if workload is None else workload
     rng = random.Random(seed)
     tier = ModelRedis(config, w, seed) if tier is None else tier
@@ -680,6 +722,8 @@ def run(config: BudgetConfig) -> BudgetResult:
 
 def sweep(configs: list[BudgetConfig]) -> list[BudgetResult]:
     """One result per configuration, on the default workload."""
+    if isinstance(configs, BudgetConfig) or not hasattr(configs, "__iter__"):
+        raise LabError("sweep takes a list of BudgetConfig(...), e.g. sweep([BudgetConfig(ttl=30), BudgetConfig(ttl=60)]).")
     return [run(c) for c in configs]
 
 
@@ -687,6 +731,13 @@ def pareto_front(results: list[BudgetResult], x: str = "energy", y: str = "stale
     """The results no other result beats on both `x` and `y` (lower is better), sorted by `x`."""
     def value(r: BudgetResult, name: str) -> float:
         return r.energy() if name == "energy" else getattr(r, name)
+
+    if not all(isinstance(r, BudgetResult) for r in results):
+        raise LabError("pareto_front takes the results of sweep(...) or run(...).")
+    for name in (x, y):
+        if results and not (name == "energy" or isinstance(getattr(results[0], name, None), (int, float))):
+            raise LabError(f"{name!r} is not a measure of a result: use e.g. 'energy', 'stale_fraction', "
+                           "'worst_staleness', 'memory_mb'.")
     ordered = sorted(results, key=lambda r: (value(r, x), value(r, y)))
     front, best = [], math.inf
     for r in ordered:
@@ -706,6 +757,12 @@ class SLO:
     min_hit_ratio: float = 0.90
     max_source_peak: int = 35       # source reads in any one second
     max_memory_mb: float = 7.0      # Redis (all shards, after the scale-out) + local caches
+
+    def __post_init__(self) -> None:
+        number("max_stale_fraction", self.max_stale_fraction, above=0, high=1)
+        number("min_hit_ratio", self.min_hit_ratio, low=0, high=1)
+        number("max_source_peak", self.max_source_peak, above=0)
+        number("max_memory_mb", self.max_memory_mb, above=0)
 
     def misses(self, result: BudgetResult) -> list[tuple[str, str, str]]:
         """(objective, what was measured, how to fix it) for every objective `result` misses."""
@@ -771,6 +828,7 @@ CAPSTONE_SEEDS = (6, 0, 1, 2, 3, 4, 5, 7)   # the workloads the capstone is judg
 @lru_cache(maxsize=None)
 def seeded_workload(seed: int) -> Workload:
     """`budget_workload(seed=seed)`, built once per process (seed 6 is `default_workload()`)."""
+    number("seed", seed, whole=True)
     return default_workload() if seed == 6 else budget_workload(seed=seed)
 
 
@@ -1018,6 +1076,8 @@ def replay_on_redis(client: Any, ns: Any, config: BudgetConfig, workload: Worklo
 
 def compare(model: BudgetResult, real: BudgetResult) -> list[list]:
     """Rows (measure, model, real Redis) for the one-point check."""
+    if not (isinstance(model, BudgetResult) and isinstance(real, BudgetResult)):
+        raise LabError("compare takes two results: simulate_budget(...) and replay_on_redis(...).")
     return [[name, getattr(model, attr) if not callable(getattr(model, attr)) else getattr(model, attr)(),
              getattr(real, attr) if not callable(getattr(real, attr)) else getattr(real, attr)()]
             for name, attr in [("hit ratio", "hit_ratio"), ("stale reads", "stale_fraction"),
@@ -1110,13 +1170,6 @@ WRITE_HEADERS = ["write strategy", "stale reads", "database reads", "Redis comma
                  "longest wait for the database (s)"]
 
 
-def _positive(name: str, value: Any, whole: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)
-    if not ok or (whole and int(value) != value):
-        kind = "a whole number" if whole else "a number"
-        raise LabError(f"{name}={value!r}: use {kind} above 0.")
-
-
 def write_strategies(client: Any, ns: Any, n_keys: int = 50, seconds: float = 20.0, rate: float = 50.0,
                      write_share: float = 0.2, flush_every: float = 5.0, seed: int = 3) -> list[WriteStrategyResult]:
     """Replay one seeded stream through each of WRITE_STRATEGIES on `client` (keys under `ns`).
@@ -1130,12 +1183,11 @@ def write_strategies(client: Any, ns: Any, n_keys: int = 50, seconds: float = 20
     from .decay import payload, request_stream
     from .truth import Record, decode, encode
 
-    _positive("n_keys", n_keys, whole=True)
-    _positive("seconds", seconds)
-    _positive("rate", rate)
-    _positive("flush_every", flush_every)
-    if not 0 <= write_share <= 1:
-        raise LabError(f"write_share={write_share!r}: use a fraction from 0 to 1, e.g. 0.2.")
+    number("n_keys", n_keys, low=1, whole=True)
+    number("seconds", seconds, above=0)
+    number("rate", rate, above=0)
+    number("flush_every", flush_every, above=0)
+    number("write_share", write_share, low=0, high=1)
     stream = request_stream(n_keys=int(n_keys), seconds=seconds, rate=rate, write_share=write_share, seed=seed)
     results = []
     for strategy in WRITE_STRATEGIES:
@@ -1233,9 +1285,9 @@ def duplicate_keys(client: Any, ns: Any, n_users: int = 100, updates: int = 20, 
     article calls duplicated data); an update deletes user:<id>, the key the invalidation code knows.
     "one copy + pointer": user:email:<email> holds only the id; a lookup by email is two GETs.
     """
-    _positive("n_users", n_users, whole=True)
-    if not (isinstance(updates, int) and 0 <= updates <= n_users):
-        raise LabError(f"updates={updates!r}: use a whole number from 0 to n_users ({n_users}).")
+    number("n_users", n_users, low=1, whole=True)
+    number("updates", updates, low=0, high=n_users, whole=True)
+    n_users, updates = int(n_users), int(updates)
     rng = random.Random(seed)
     users = list(range(int(n_users)))
     changed = set(rng.sample(users, updates))

@@ -7,7 +7,10 @@ aged: "the cache has been wrong about this key for 4.2 s".
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
+
+from .errors import LabError
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,17 @@ class SourceOfTruth:
         self.writes = 0
 
     def write(self, key: str, value: str, at: float) -> Record:
-        """Store a new version of `key` written at time `at` (seconds)."""
+        """Store a new version of `key` written at time `at` (seconds, never before the key's last write)."""
+        if not isinstance(key, str) or not key:
+            raise LabError(f"key={key!r}: a key is a non-empty string, e.g. 'item:42'.")
+        if not isinstance(value, str):
+            raise LabError(f"value={value!r}: store a string (e.g. 'price=10'); encode other data first.")
+        if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) or at < 0:
+            raise LabError(f"at={at!r}: a write's time is a number of seconds, 0 or more.")
+        versions = self._history.get(key, [])
+        if versions and at < versions[-1].updated_at:
+            raise LabError(f"at={at!r}: {key!r} was last written at {versions[-1].updated_at!r}; "
+                           "writes to one key cannot go back in time.")
         versions = self._history.setdefault(key, [])
         record = Record(key, value, len(versions) + 1, at)
         versions.append(record)
@@ -47,8 +60,12 @@ class SourceOfTruth:
         return versions[-1] if versions else None
 
     def stale_since(self, key: str, version: int) -> float | None:
-        """When `version` of `key` stopped being current, or None if it still is."""
+        """When `version` of `key` stopped being current, or None if it still is (or the key is unknown)."""
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise LabError(f"version={version!r}: versions are whole numbers from 1 (decode(...) gives one).")
         versions = self._history.get(key, [])
+        if versions and version > len(versions):
+            raise LabError(f"version={version!r}: {key!r} has only {len(versions)} version(s) so far.")
         return versions[version].updated_at if version < len(versions) else None
 
     def keys(self) -> list[str]:

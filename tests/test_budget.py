@@ -299,3 +299,45 @@ def test_demo_arguments_are_checked(call):
     with lab.sandbox("fake") as r:
         with pytest.raises(LabError):
             call(r, lab.namespace(r, "t06"))
+
+
+# ---------------------------------------------------------------- input checks: one LabError sentence each
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: bg.validate(BudgetConfig(ttl="60")), "ttl"),
+    (lambda: bg.validate(BudgetConfig(jitter=None)), "jitter"),
+    (lambda: bg.validate(BudgetConfig(l1_ttl="5")), "l1_ttl"),
+    (lambda: bg.validate(BudgetConfig(versioned="yes")), "versioned"),
+    (lambda: bg.validate(BudgetConfig(maxmemory_mb="2")), "maxmemory_mb"),
+    (lambda: bg.validate(BudgetConfig(shards=True)), "shards"),
+    (lambda: bg.budget_workload(n_keys=0), "n_keys"),
+    (lambda: bg.budget_workload(seconds=0), "seconds"),
+    (lambda: bg.budget_workload(rate=-5), "rate"),
+    (lambda: bg.budget_workload(instances=0), "instances"),
+    (lambda: bg.budget_workload(write_share=2), "write_share"),
+    (lambda: bg.budget_workload(burst_every=0), "burst_every"),
+    (lambda: bg.budget_workload(outage=(9, 30.0, 50.0)), "instance"),
+    (lambda: bg.budget_workload(outage=(3, 50.0, 30.0)), "end"),
+    (lambda: bg.budget_workload(outage=(3, 50.0)), "outage"),
+    (lambda: bg.budget_workload(value_bytes=(500, 100)), "largest"),
+    (lambda: bg.owners(0, 2, "consistent"), "n_keys"),
+    (lambda: bg.owners(10, 0, "consistent"), "shards"),
+    (lambda: bg.owners(10, 2, "crc"), "hashing"),
+    (lambda: bg.entry_bytes(-1), "size"),
+    (lambda: bg.simulate_budget(BudgetConfig(), workload="default"), "Workload"),
+    (lambda: bg.sweep(BudgetConfig()), "list"),
+    (lambda: bg.pareto_front([bg.run(BudgetConfig())], y="staleness"), "staleness"),
+    (lambda: bg.pareto_front(["a result"]), "results"),
+    (lambda: bg.SLO(max_stale_fraction=0), "max_stale_fraction"),
+    (lambda: bg.SLO(min_hit_ratio=90), "min_hit_ratio"),
+    (lambda: bg.SLO(max_memory_mb=-1), "max_memory_mb"),
+    (lambda: bg.run(BudgetConfig()).energy({"memory_mb": 2.0}), "missing"),
+    (lambda: bg.run(BudgetConfig()).energy({**bg.PRICES, "message": -1}), "message"),
+    (lambda: bg.seeded_workload(1.5), "seed"),
+    (lambda: bg.compare(None, None), "two results"),
+])
+def test_budget_rejects_bad_input_with_one_sentence(call, word):
+    with pytest.raises(LabError, match=word) as info:
+        call()
+    text = str(info.value)
+    assert "\n" not in text and text.endswith(".") and len(text) < 250, text

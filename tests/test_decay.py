@@ -25,3 +25,58 @@ def test_disorder_grows_without_defence(fake_mode):
     stale = run.column("stale_fraction")
     assert stale[0] < stale[-1]
     assert run.snapshots[-1].max_age > 15
+
+
+# ---------------------------------------------------------------- input checks: one LabError sentence each
+
+import pytest
+
+from entropy_lab.decay import payload
+from entropy_lab.errors import LabError
+
+
+def _one_sentence(exc: LabError) -> None:
+    text = str(exc)
+    assert "\n" not in text and text.endswith(".") and len(text) < 200, text
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: request_stream(n_keys=0), "n_keys"),
+    (lambda: request_stream(n_keys=2.5), "n_keys"),
+    (lambda: request_stream(seconds=-1), "seconds"),
+    (lambda: request_stream(rate=0), "rate"),
+    (lambda: request_stream(write_share=1.5), "write_share"),
+    (lambda: request_stream(write_share=float("nan")), "write_share"),
+    (lambda: request_stream(skew=-1), "skew"),
+    (lambda: request_stream(rate="100"), "rate"),
+    (lambda: value_size("item:1", low=100, high=100), "high"),
+    (lambda: value_size("item:1", low=-1), "low"),
+    (lambda: value_size(7), "key"),
+    (lambda: payload("item:1", 0), "version"),
+    (lambda: run_decay(None, None, request_stream(seconds=1), window=0), "window"),
+    (lambda: run_decay(None, None, ["not a request"]), "stream"),
+])
+def test_decay_rejects_bad_input_with_one_sentence(call, word):
+    with pytest.raises(LabError, match=word) as info:
+        call()
+    _one_sentence(info.value)
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda t: t.write("", "v", 0.0), "key"),
+    (lambda t: t.write("k", 10, 0.0), "value"),
+    (lambda t: t.write("k", "v", -1.0), "at"),
+    (lambda t: t.write("k", "v", float("inf")), "at"),
+    (lambda t: (t.write("k", "v", 5.0), t.write("k", "w", 3.0)), "back in time"),
+    (lambda t: (t.write("k", "v", 0.0), t.stale_since("k", 0)), "version"),
+    (lambda t: (t.write("k", "v", 0.0), t.stale_since("k", 2)), "only 1 version"),
+    (lambda t: t.stale_since("k", "1"), "version"),
+])
+def test_truth_rejects_bad_input_with_one_sentence(call, word):
+    with pytest.raises(LabError, match=word) as info:
+        call(SourceOfTruth())
+    _one_sentence(info.value)
+
+
+def test_an_unknown_key_is_not_stale():
+    assert SourceOfTruth().stale_since("someone-else:k", 1) is None
