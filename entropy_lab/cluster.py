@@ -101,8 +101,7 @@ class LocalCluster:
     @classmethod
     def start(cls, masters: int = 3, replicas: int = 0, timeout: float = 60.0) -> "LocalCluster":
         """Start `masters` masters (each with `replicas` replicas) and create the cluster."""
-        if masters < 3:
-            raise LabError(f"redis-cli creates a cluster from at least 3 masters, not {masters}.")
+        _check_sizes(masters, replicas)
         _require_redis_cli()
         cluster = cls()
         try:
@@ -167,6 +166,8 @@ class LocalCluster:
 
     def node_client(self, name: str) -> redis.Redis:
         """A plain (non-cluster) client to one node: it does not follow redirections."""
+        if name not in self.nodes:
+            raise LabError(f"{name!r} is not a node of this cluster: pick one of {list(self.nodes)}.")
         return self.nodes[name].client()
 
     def _admin(self, name: str) -> redis.Redis:
@@ -178,6 +179,8 @@ class LocalCluster:
     # ---- what the cluster looks like
     def slot_map(self, via: str | None = None) -> SlotMap:
         """The slot owners as node `via` (default: the first master) sees them."""
+        if via is not None and via not in self.nodes:
+            raise LabError(f"{via!r} is not a node of this cluster: pick one of {list(self.nodes)}.")
         by_id = {node_id: name for name, node_id in self._ids.items()}
         owners: list[str | None] = [None] * CLUSTER_SLOTS
         for first, last, primary, *_ in self._admin(via or self.masters[0]).execute_command("CLUSTER", "SLOTS"):
@@ -342,6 +345,13 @@ class LocalCluster:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"LocalCluster({len(self.masters)} masters, {len(self.nodes)} nodes, {state})"
+
+
+def _check_sizes(masters: int, replicas: int) -> None:
+    if isinstance(masters, bool) or not isinstance(masters, int) or masters < 3:
+        raise LabError(f"redis-cli creates a cluster from at least 3 masters (a whole number), not {masters!r}.")
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise LabError(f"replicas is a whole number of replicas per master (0 or more), not {replicas!r}.")
 
 
 def _check_slot(slot: int) -> int:
@@ -615,8 +625,7 @@ class SimulatedCluster:
 
     @classmethod
     def start(cls, masters: int = 3, replicas: int = 0) -> "SimulatedCluster":
-        if masters < 3:
-            raise LabError(f"redis-cli creates a cluster from at least 3 masters, not {masters}.")
+        _check_sizes(masters, replicas)
         return cls(masters)
 
     def client(self, **kwargs: Any) -> SimulatedClusterClient:
@@ -637,6 +646,8 @@ class SimulatedCluster:
     def add_master(self, name: str | None = None, probe_keys: Sequence[str] = (),
                    probe_every: int = 256) -> Rebalance:
         """Add an empty master and move slots to it one at a time (probing every `probe_every` slots)."""
+        if isinstance(probe_every, bool) or not isinstance(probe_every, int) or probe_every < 1:
+            raise LabError(f"probe_every is a whole number of slots (1 or more), not {probe_every!r}.")
         name = name or node_names(len(self.masters) + 1)[-1]
         if name in self.masters:
             raise LabError(f"{name!r} is already a master of this cluster: pick a new name.")
@@ -781,6 +792,7 @@ def start_cluster(masters: int = 3, replicas: int = 0, backend: str | None = Non
     a simulated one (same methods) otherwise. Prints which one you got."""
     from .backends import chosen_backend
 
+    _check_sizes(masters, replicas)
     name = chosen_backend(backend)
     if name != "fake" and redis_server_path() is not None:
         cluster = LocalCluster.start(masters=masters, replicas=replicas)

@@ -19,6 +19,7 @@ import binascii
 import bisect
 import hashlib
 import math
+import numbers
 import random
 import statistics
 import time
@@ -31,6 +32,23 @@ from .errors import LabError
 MASK64 = (1 << 64) - 1
 _blake2b = hashlib.blake2b
 CLUSTER_SLOTS = 16384
+
+
+def _whole(what: str, value, minimum: int = 0, maximum: int | None = None) -> int:
+    """`value` as an int if it is a whole number in range, else a one-sentence LabError naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise LabError(f"{what} must be a whole number, not {value!r}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum:,}" if maximum is not None else ""
+        raise LabError(f"{what} must be at least {minimum:,}{upper}, not {value:,}.")
+    return int(value)
+
+
+def _nonempty(what: str, values) -> list:
+    values = list(values)
+    if not values:
+        raise LabError(f"{what} needs at least one value: pass a non-empty list.")
+    return values
 
 
 # --------------------------------------------------------------------------- stable hashes
@@ -68,6 +86,8 @@ class Scheme(Protocol):
 
 
 def _check_nodes(nodes: Iterable[str]) -> list[str]:
+    if isinstance(nodes, numbers.Number) or not isinstance(nodes, Iterable):
+        raise LabError(f"Pass the nodes as a list of names such as ['A', 'B', 'C'] (or node_names(3)), not {nodes!r}.")
     names = [str(n) for n in nodes]
     if not names:
         raise LabError("A sharding scheme needs at least one node: pass a list such as ['A', 'B', 'C'].")
@@ -127,9 +147,7 @@ class HashRing(_NodeList):
 
     def __init__(self, nodes: Iterable[str], vnodes: int = 100) -> None:
         self.nodes = _check_nodes(nodes)
-        if int(vnodes) != vnodes or vnodes < 1:
-            raise LabError(f"vnodes must be a whole number of at least 1, not {vnodes!r}.")
-        self.vnodes = int(vnodes)
+        self.vnodes = _whole("vnodes", vnodes, 1)
         points = sorted((stable_hash(f"{node}#{i}"), node) for node in self.nodes for i in range(self.vnodes))
         self._hashes = [h for h, _ in points]
         self._owners = [node for _, node in points]
@@ -161,15 +179,23 @@ def jump_hash(key: int, num_buckets: int) -> int:
     A line-by-line port of the paper's C++: a 64-bit linear congruential generator decides
     where the key would "jump" next; the last jump below num_buckets is the answer.
     """
-    if num_buckets < 1:
-        raise LabError(f"jump_hash needs at least one bucket, not {num_buckets}.")
-    key &= MASK64
+    key, num_buckets = _jump_args(key, num_buckets)
     b, j = -1, 0
     while j < num_buckets:
         b = j
         key = (key * 2862933555777941757 + 1) & MASK64
         j = int((b + 1) * (float(1 << 31) / float((key >> 33) + 1)))
     return b
+
+
+def _jump_args(key: int, num_buckets: int) -> tuple[int, int]:
+    if isinstance(num_buckets, numbers.Integral) and not isinstance(num_buckets, bool) and num_buckets < 1:
+        raise LabError(f"jump_hash needs at least one bucket, not {num_buckets}.")
+    num_buckets = _whole("num_buckets", num_buckets, 1)
+    if isinstance(key, bool) or not isinstance(key, numbers.Integral) or not 0 <= key <= MASK64:
+        raise LabError(f"jump_hash takes a 64-bit unsigned key (0 to 2**64 - 1), not {key!r}: "
+                       "hash a name first, e.g. jump_hash(stable_hash(name), n).")
+    return int(key), num_buckets
 
 
 class JumpHash(_NodeList):
@@ -267,8 +293,9 @@ def key_slot(key: str | bytes) -> int:
 
 def even_slot_ranges(n_masters: int) -> list[tuple[int, int]]:
     """The (first, last) slots `redis-cli --cluster create` gives each of `n_masters` masters."""
-    if n_masters < 1:
+    if isinstance(n_masters, numbers.Integral) and not isinstance(n_masters, bool) and n_masters < 1:
         raise LabError("A cluster needs at least one master.")
+    n_masters = _whole("The number of masters", n_masters, 1, CLUSTER_SLOTS)
     per_node, cursor, first, ranges = CLUSTER_SLOTS / n_masters, 0.0, 0, []
     for index in range(n_masters):
         last = _round_half_away(cursor + per_node - 1)
@@ -382,6 +409,7 @@ def even_slot_ranges_of(total: int, parts: int) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- measurements
 def sample_keys(n: int, seed: int = 0, prefix: str = "user:") -> list[str]:
     """`n` distinct, seeded key names such as 'user:5093148'."""
+    n = _whole("The number of keys", n, 0)
     rng = random.Random(seed)
     return [f"{prefix}{i}" for i in rng.sample(range(10 * n + 10), n)]
 
@@ -417,7 +445,7 @@ def load(scheme: Scheme, keys: Iterable[str | bytes]) -> dict[str, int]:
 
 def coefficient_of_variation(values: Iterable[float]) -> float:
     """Population standard deviation over mean: 0 is perfectly even, 0.1 is a 10% spread."""
-    values = list(values)
+    values = _nonempty("coefficient_of_variation", values)
     mean = statistics.fmean(values)
     return statistics.pstdev(values) / mean if mean else 0.0
 
@@ -425,6 +453,7 @@ def coefficient_of_variation(values: Iterable[float]) -> float:
 def ring_layouts(n_nodes: int, layouts: int = 5) -> list[list[str]]:
     """The node names of the `layouts` rings that `ring_balance` and `ring_busiest` average over:
     A, B, C, ... first, then A-1, B-1, ..., A-2, ... (a ring's arcs depend on its nodes' names)."""
+    n_nodes, layouts = _whole("n_nodes", n_nodes, 1), _whole("layouts", layouts, 1)
     return [node_names(n_nodes) if layout == 0 else [f"{n}-{layout}" for n in node_names(n_nodes)]
             for layout in range(layouts)]
 
@@ -450,18 +479,24 @@ def ring_busiest(n_nodes: int, vnodes: int, layouts: int = 5) -> float:
 
 def node_names(n: int) -> list[str]:
     """'A', 'B', ... 'Z', then 'node26', 'node27', ..."""
+    n = _whole("The number of nodes", n, 0)
     return [chr(ord("A") + i) if i < 26 else f"node{i}" for i in range(n)]
 
 
 def max_over_mean(counts: Iterable[float]) -> float:
     """The busiest node's load over the average load (1.0 is perfect)."""
-    counts = list(counts)
-    return max(counts) / statistics.fmean(counts)
+    counts = _nonempty("max_over_mean", counts)
+    mean = statistics.fmean(counts)
+    if mean <= 0:
+        raise LabError(f"max_over_mean needs loads whose mean is above 0, not {counts[:5]}.")
+    return max(counts) / mean
 
 
 def lookups_per_second(scheme: Scheme, keys: Sequence[str | bytes], repeat: int = 3,
                        timer: Callable[[], float] = time.perf_counter) -> float:
     """The best of `repeat` passes over `keys`, in lookups per second (varies by machine)."""
+    repeat = _whole("repeat", repeat, 1)
+    keys = _nonempty("lookups_per_second", keys)
     best = math.inf
     for _ in range(repeat):
         started = timer()
@@ -473,7 +508,7 @@ def lookups_per_second(scheme: Scheme, keys: Sequence[str | bytes], repeat: int 
 
 def jump_steps(key: int, num_buckets: int) -> int:
     """How many times jump_hash's loop runs for `key` (about ln(num_buckets) + 1 on average)."""
-    key &= MASK64
+    key, num_buckets = _jump_args(key, num_buckets)
     b, j, steps = -1, 0, 0
     while j < num_buckets:
         b, steps = j, steps + 1
@@ -488,6 +523,7 @@ def lookup_cost(scheme: Scheme, keys: Sequence[str | bytes]) -> dict[str, float]
     hashes: BLAKE2b (or CRC16) computations per lookup; steps: comparisons, loop turns or
     table reads after hashing (mean over `keys`); entries: the routing state held in memory.
     """
+    keys = _nonempty("lookup_cost", keys)
     n = len(scheme.nodes)
     if isinstance(scheme, HashRing):
         return {"hashes": 1, "steps": math.ceil(math.log2(n * scheme.vnodes)) if n * scheme.vnodes > 1 else 1,

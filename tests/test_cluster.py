@@ -292,3 +292,20 @@ def test_classify_and_cli_errors():
     with pytest.raises(LabError, match="CLUSTERDOWN"):
         lab_cluster._check_cli_output(["rebalance"], 0, "\x1b[31;1m*** clusterManagerMoveSlot: ERR CLUSTERDOWN\x1b[0m")
     lab_cluster._check_cli_output(["create"], 0, "\x1b[32;1m[OK] All 16384 slots covered.\x1b[0m")
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: start_cluster(masters=2.5, backend="fake"), "at least 3 masters"),
+    (lambda: start_cluster(masters=3, replicas=-1, backend="fake"), "replicas"),
+    (lambda: SimulatedCluster.start("3"), "at least 3 masters"),
+    (lambda: SimulatedCluster.start(3).node_client("Z"), "not a master"),
+    (lambda: SimulatedCluster.start(3).begin_migration(-1, "B"), "hash slot"),
+    (lambda: SimulatedCluster.start(3).begin_migration(0, "A"), "another master"),
+    (lambda: SimulatedCluster.start(3).end_migration(5), "not being migrated"),
+    (lambda: SimulatedCluster.start(3).add_master("A"), "already a master"),
+    (lambda: SimulatedCluster.start(3).add_master(probe_every=0), "probe_every"),
+], ids=["float masters", "negative replicas", "string masters", "unknown node", "negative slot",
+        "migrate to its owner", "end without begin", "duplicate master", "probe_every 0"])
+def test_cluster_bad_input_gives_one_sentence_lab_error(call, word):
+    with pytest.raises(LabError, match=word):
+        call()

@@ -161,3 +161,42 @@ def test_lookup_cost_is_machine_independent():
 def test_lookups_per_second_uses_the_best_pass():
     ticks = iter([0.0, 2.0, 10.0, 11.0])
     assert sharding.lookups_per_second(Modulo("AB"), ["a", "b"], repeat=2, timer=lambda: next(ticks)) == 2.0
+
+
+BAD_CALLS = {
+    "jump_hash negative key": (lambda: jump_hash(-1, 3), "64-bit"),
+    "jump_hash key too big": (lambda: jump_hash(2**64, 3), "64-bit"),
+    "jump_hash float key": (lambda: jump_hash(1.5, 3), "64-bit"),
+    "jump_hash 0 buckets": (lambda: jump_hash(1, 0), "at least one bucket"),
+    "jump_hash float buckets": (lambda: jump_hash(1, 2.5), "whole number"),
+    "jump_steps negative key": (lambda: sharding.jump_steps(-5, 3), "64-bit"),
+    "ring vnodes a string": (lambda: HashRing("AB", vnodes="x"), "whole number"),
+    "ring vnodes 0": (lambda: HashRing("AB", vnodes=0), "at least 1"),
+    "nodes as a number": (lambda: Modulo(3), "list of names"),
+    "no nodes": (lambda: Rendezvous([]), "at least one node"),
+    "duplicate nodes": (lambda: JumpHash(["A", "A"]), "unique"),
+    "negative key count": (lambda: sharding.sample_keys(-1), "at least 0"),
+    "CV of nothing": (lambda: sharding.coefficient_of_variation([]), "at least one value"),
+    "max/mean of nothing": (lambda: sharding.max_over_mean([]), "at least one value"),
+    "max/mean of zeros": (lambda: sharding.max_over_mean([0, 0]), "above 0"),
+    "ring_balance 0 nodes": (lambda: sharding.ring_balance(0, 10), "at least 1"),
+    "ring_busiest 0 layouts": (lambda: sharding.ring_busiest(3, 10, layouts=0), "at least 1"),
+    "negative node count": (lambda: node_names(-2), "at least 0"),
+    "too many masters": (lambda: sharding.even_slot_ranges(20_000), "at most 16,384"),
+    "no masters": (lambda: sharding.even_slot_ranges(0), "at least one master"),
+    "lookup cost of no keys": (lambda: sharding.lookup_cost(JumpHash("AB"), []), "at least one value"),
+    "timing 0 passes": (lambda: sharding.lookups_per_second(Modulo("AB"), ["a"], repeat=0), "at least 1"),
+    "moved fraction of no keys": (lambda: moved_fraction(Modulo("AB"), Modulo("ABC"), []), "at least one key"),
+    "a float as a key": (lambda: sharding.stable_hash(1.5), "str, bytes or int"),
+    "slot map of the wrong size": (lambda: SlotMap(["A"] * 10), "16384"),
+    "remove an unknown node": (lambda: Modulo("AB").with_node_removed("Z"), "Cannot remove"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CALLS))
+def test_bad_input_gives_one_sentence_lab_error(name):
+    call, word = BAD_CALLS[name]
+    with pytest.raises(LabError) as caught:
+        call()
+    message = str(caught.value)
+    assert word in message and "\n" not in message and message.rstrip().endswith((".", ")")), message
