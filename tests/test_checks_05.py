@@ -244,7 +244,7 @@ def test_hidden_runs_separate_absolute_from_rate_rules():
 
 KNOBS = [
     ("healthy = mon.Workload()", "healthy = mon.Workload(item_ttl=2.0, seed=7)"),
-    ("TICKS = 30", "TICKS = 12"),
+    ("TICKS = 30", "TICKS = 6"),
     ('SANDBOX = dict(maxmemory="4mb"', 'SANDBOX = dict(maxmemory="2mb"'),
 ]
 
