@@ -439,7 +439,7 @@ def _seed_truth(truth: SourceOfTruth, stream: Sequence[Request]) -> None:
 
 
 def run_ttl(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttl: float,
-            batch: float = 60.0, clock: Any = None) -> TTLResult:
+            batch: float = 100.0, clock: Any = None) -> TTLResult:
     """Replay `stream` through a cache-aside cache whose copies live `ttl` seconds.
 
     Reads: a fresh copy is a hit (stale if the truth has moved on since); a missing or expired
@@ -494,7 +494,7 @@ def run_ttl(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttl: 
 
 
 def ttl_sweep(client: redis.Redis, ns: Namespace, stream: Sequence[Request], ttls: Iterable[float],
-              batch: float = 60.0) -> list[TTLResult]:
+              batch: float = 100.0) -> list[TTLResult]:
     """`run_ttl` for each TTL, on the same stream."""
     return [run_ttl(client, ns, stream, ttl, batch) for ttl in ttls]
 
