@@ -105,6 +105,21 @@ def truthiness(r, ns, truth):
     return sum(bool(truth.stale_since(n, v)) for n, v, _ in rows) / len(rows) if rows else 0.0
 
 
+def lists_with_keys(r, ns, truth):
+    keys = r.keys(ns.pattern())
+    stale = sum(truth.stale_since(ns.name(k), decode(r.get(k))[0]) is not None for k in keys)
+    return stale / len(keys) if keys else 0.0
+
+
+def forgets_the_prefix(r, ns, truth):
+    keys = list(ns.scan())
+    return sum(truth.stale_since(k, decode(r.get(k))[0]) is not None for k in keys) / len(keys) if keys else 0.0
+
+
+def rounded(r, ns, truth):
+    return round(solution(r, ns, truth), 2)
+
+
 def forever(r, ns, truth):
     while True:
         pass
@@ -131,6 +146,9 @@ WRONG = {
     "share of fresh keys": (fresh_share, "FRESH"),
     "stale per fresh key": (stale_per_fresh, "FRESH"),
     "stale_since 0.0 taken as fresh": (truthiness, "falsy"),
+    "KEYS instead of SCAN": (lists_with_keys, "KEYS"),
+    "full key looked up in the truth": (forgets_the_prefix, "ns.name"),
+    "rounded to two decimals": (rounded, "rounded"),
     "an endless loop": (forever, "never ends"),
     "a string": (as_text, "must return a number"),
 }
@@ -166,6 +184,20 @@ def test_random_caches_differ_between_seeds():
     from entropy_lab.checks.lesson00 import _random
     answers = {round(_random(seed).answer, 6) for seed in range(20)}
     assert len(answers) > 5 and 0.5 not in answers
+
+
+def test_exact_answers_of_other_number_types_pass():
+    from fractions import Fraction
+
+    import numpy as np
+
+    def as_fraction(r, ns, truth):
+        keys = list(ns.scan())
+        stale = sum(truth.stale_since(ns.name(k), decode(r.get(k))[0]) is not None for k in keys)
+        return Fraction(stale, len(keys)) if keys else Fraction(0)
+
+    assert check_stale_key_share(as_fraction, seed=4)
+    assert check_stale_key_share(lambda r, ns, truth: np.float64(solution(r, ns, truth)), seed=4)
 
 
 def test_not_a_function():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import random
 import signal
 import threading
@@ -80,7 +81,8 @@ def _example() -> _Fixture:
 
 
 def _random(seed: int) -> _Fixture:
-    """A cache drawn from `seed`: its answer, 0.5 and the mistakes below (each kind) give different numbers."""
+    """A cache drawn from `seed`: its answer, 0.5 and the mistakes below (each kind) give different numbers,
+    and the answer has more than 3 decimals (so a rounded answer shows)."""
     rng = random.Random(seed)
     while True:
         total = rng.randint(7, 16)
@@ -92,7 +94,8 @@ def _random(seed: int) -> _Fixture:
         foreign, uncached = rng.randint(2, 3), rng.randint(2, 4)
         probe = _numbers("a random cache", items, foreign, uncached)
         named = sorted([(probe.answer, "answer"), (0.5, "example"), *((v, n) for n, v in _mistakes(probe))])
-        if all(b - a > 0.002 for (a, x), (b, y) in zip(named, named[1:]) if x != y):
+        exact_at_3_digits = abs(round(probe.answer, 3) - probe.answer) < 1e-9   # rounding would go unseen
+        if not exact_at_3_digits and all(b - a > 0.002 for (a, x), (b, y) in zip(named, named[1:]) if x != y):
             return _build("a random cache", items, foreign, uncached)
 
 
@@ -159,6 +162,22 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+def _spy_on_keys(client, log: list) -> None:
+    """Note every KEYS the learner's code sends through `client` (the exercise asks for SCAN)."""
+    keys, execute = client.keys, client.execute_command
+
+    def spy_keys(*args, **kwargs):
+        log.append("KEYS")
+        return keys(*args, **kwargs)
+
+    def spy_execute(*args, **kwargs):
+        if args and str(args[0]).upper() == "KEYS":
+            log.append("KEYS")
+        return execute(*args, **kwargs)
+
+    client.keys, client.execute_command = spy_keys, spy_execute
+
+
 def _raised(exc: Exception, f: _Fixture) -> Verdict:
     name = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, ZeroDivisionError):
@@ -183,9 +202,10 @@ def _judge(got: object, f: _Fixture, example: float | None) -> Verdict | None:
     """None if `got` is right on `f`, else a verdict that names the mistake."""
     if got is None:
         return verdict(False, "your function returned None.", "finish it with `return stale / total`.")
-    if isinstance(got, bool) or not isinstance(got, (int, float)) or not math.isfinite(got):
+    if isinstance(got, bool) or not isinstance(got, numbers.Real) or not math.isfinite(got):
         return verdict(False, f"on {f.label} your function returned {got!r}; it must return a number from 0 to 1.",
                        "return stale / total as a float, e.g. 0.25.")
+    got = float(got)
     if abs(got - f.answer) < 1e-9:
         return None
     expected = f"{f.stale} of {f.total} cached keys are stale, so {f.answer:.3g}"
@@ -196,6 +216,10 @@ def _judge(got: object, f: _Fixture, example: float | None) -> Verdict | None:
         return verdict(False, f"right on the example, but it returned {got:.3g} again on {f.label} where "
                               f"{expected}: the answer does not follow the cache.",
                        "compute the share from the r, ns and truth you are given; do not return a fixed number.")
+    if got == 0 and f.stale > 0:
+        return verdict(False, f"on {f.label} it returned 0 where {expected}: it found no stale key at all.",
+                       "the source of truth knows names like 'item:7', not full keys: look up "
+                       "truth.stale_since(ns.name(full_key), version), and test `is not None`.")
     if got == f.stale and f.stale > 1:
         return verdict(False, f"on {f.label} it returned {got!r}: that is the COUNT of stale keys, not a share.",
                        "divide by the number of cached keys: return stale / total.")
@@ -206,6 +230,9 @@ def _judge(got: object, f: _Fixture, example: float | None) -> Verdict | None:
         if abs(got - value) < 1e-9:
             what, hint = _HINTS[name]
             return verdict(False, f"on {f.label} it returned {got:.3g} where {expected}: {what}", hint)
+    if any(abs(got - round(f.answer, digits)) < 1e-9 for digits in range(1, 4)):
+        return verdict(False, f"on {f.label} it returned {got!r}, the right share ({f.answer!r}) rounded.",
+                       "return the exact share (stale / total); round only when you print it, e.g. f'{share:.1%}'.")
     return verdict(False, f"on {f.label} it returned {got!r} where {expected}.",
                    "a key is stale when truth.stale_since(ns.name(full_key), version) is not None; "
                    "count those and divide by every key ns.scan() gives.")
@@ -223,8 +250,9 @@ def check_stale_key_share(fn, seed: int | None = None) -> Verdict:
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
     fixtures = [_example(), _random(seed), _empty()]
-    answers = []
+    answers, used_keys = [], []
     for fixture in fixtures:
+        _spy_on_keys(fixture.client, used_keys)
         try:
             with _time_limit(TIME_LIMIT_S):
                 answers.append(fn(fixture.client, fixture.ns, fixture.truth))
@@ -236,5 +264,9 @@ def check_stale_key_share(fn, seed: int | None = None) -> Verdict:
         wrong = _judge(got, fixture, example.answer if fixture is rand else None)
         if wrong is not None:
             return wrong
+    if used_keys:
+        return verdict(False, "right on all three caches, but it listed keys with KEYS, which blocks a real server "
+                              "while it walks every key it holds.",
+                       "walk the cache with ns.scan() (SCAN, a few hundred keys per call) instead of r.keys(...).")
     return verdict(True, "right on three caches: the example (2 of 4 keys stale: 0.5), a random one you had "
                          "not seen, and an empty one (0.0). You counted this cache's keys only, and keys, not bytes.")
