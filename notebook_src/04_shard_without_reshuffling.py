@@ -501,7 +501,7 @@ assert final.counts["MOVED"] == changed
 # %% [markdown]
 # By the end, exactly the moved keys get `MOVED`. `ASK` is rare: a read gets it only for a key of
 # the one slot being migrated at that instant, and only after that key has left. Each probe round
-# here is a thousand reads spread over about 900 slots, so a round rarely hits the migrating slot.
+# here is a thousand reads spread over 965 slots, so a round rarely hits the migrating slot.
 # (The simulation has no clock: it reads once every 256 slots, halfway through migrating one. On a
 # real cluster, what a read catches is a matter of timing.)
 #

@@ -1,6 +1,7 @@
 """Notebook 04's self-checks reject plausible wrong answers, each with a hint that names the mistake,
 and accept the notebook's worked solutions."""
 import hashlib
+import random
 
 import pytest
 
@@ -22,14 +23,19 @@ def solution(key, num_buckets):
     return b
 
 
-def _jump(key, n, *, mask=True, intdiv=False, ret="b", shift=33, mult=M, paren=True):
+def _jump(key, n, *, mask=True, intdiv=False, ret="b", shift=33, mult=M, paren=True, num=2**31, plus=1,
+          misplaced=False):
     b, j = -1, 0
     while j < n:
         b = j
-        key = key * mult + 1
+        key = key * mult + plus
         if mask:
             key &= MASK64
-        if intdiv:
+        if misplaced:  # int((b + 1) * (2**31 / (key >> 33) + 1))
+            j = int((b + 1) * (2**31 / (key >> shift) + 1)) if key >> shift else n
+        elif num != 2**31:
+            j = int((b + 1) * (num / ((key >> shift) + 1)))
+        elif intdiv:
             j = (b + 1) * (2**31 // ((key >> shift) + 1))
         elif paren:
             j = int((b + 1) * (2**31 / ((key >> shift) + 1)))
@@ -50,6 +56,15 @@ def _stable_mod(key, n):
     return int.from_bytes(hashlib.blake2b(str(key).encode(), digest_size=8).digest(), "big") % n
 
 
+def _random_jump(key, n):
+    rng = random.Random(key)  # a consistent jump hash, but not the paper's: other clients disagree
+    b, j = -1, 0
+    while j < n:
+        b = j
+        j = int((b + 1) / (1 - rng.random()))
+    return b
+
+
 WRONG_JUMPS = {
     "tuned to 10 -> 11": (lambda k, n: 10 if n >= 11 and k % 11 == 10 else 0, "bucket count"),
     "min(k % 11, n - 1)": (lambda k, n: min(k % 11, n - 1), "fair share"),
@@ -67,7 +82,12 @@ WRONG_JUMPS = {
     "wrong multiplier": (lambda k, n: _jump(k, n, mult=M + 2), "constants"),
     "rendezvous, unbalanced": (_rendezvous_unbalanced, "fair share"),
     "raises": (lambda k, n: 1 / 0, "ZeroDivisionError"),
+    "2**32 instead of 2**31": (lambda k, n: _jump(k, n, num=2**32), "fair share"),
+    "misplaced parenthesis": (lambda k, n: _jump(k, n, misplaced=True), "fair share"),
+    "forgot the + 1 of the generator": (lambda k, n: _jump(k, n, plus=0), "constants"),
+    "Python's random as the generator": (_random_jump, "differs from the paper"),
 }
+
 
 
 @pytest.mark.parametrize("name", list(WRONG_JUMPS))
