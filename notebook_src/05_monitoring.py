@@ -8,11 +8,11 @@
 # # Monitoring: see entropy early
 #
 # Every kind of cache entropy you met in this series leaves a trace in the numbers Redis keeps
-# about itself, usually minutes before a user notices. Memory creeps up. Evictions start. The
-# [hit ratio](../docs/glossary.md#hit-ratio) sags. Misses arrive all at once. A request gets slow.
-# Writes are refused. This notebook teaches you to read
-# those numbers, turn them into a dashboard, and write alert rules that fire on trouble and stay
-# quiet when all is well.
+# about itself, usually minutes before a user notices. Memory creeps up.
+# [Evictions](../docs/glossary.md#eviction) start. The [hit ratio](../docs/glossary.md#hit-ratio)
+# sags. Misses arrive all at once. A request gets slow. Writes are refused. This notebook teaches you
+# to read those numbers, turn them into a dashboard, and write alert rules that fire on trouble and
+# stay quiet when all is well.
 #
 # ## What you'll learn
 #
@@ -227,8 +227,9 @@ assert check_interval_hit_ratio(my_interval_hit_ratio)
 # in lockstep: one tick of traffic, wait for the end of the interval, take a snapshot, and store
 # the differences as a row. Each row is a plain dict; `Series.column(name)` gives a numpy array.
 #
-# The workload is the cache-aside pattern from [00](00_watch_a_cache_decay.ipynb): 60 reads per
-# tick of 300 catalog items, popular items far more often (a Zipf skew); a miss reads the source
+# The workload is the [cache-aside](../docs/glossary.md#cache-aside) pattern from
+# [00](00_watch_a_cache_decay.ipynb): 60 reads per tick of 300 catalog items, popular items far more
+# often (a [Zipf](../docs/glossary.md#zipf-distribution) skew); a miss reads the source
 # and caches the item for 1 s +/- 50% (jitter), so between 0.5 and 1.5 s. Each tick also stores 6
 # session keys of 5 KB that live 0.5 s. The cache starts warm: a cache warmer stored every item at
 # the start. Every experiment runs in a [sandbox](../docs/glossary.md#sandbox), a fresh server the
@@ -267,7 +268,7 @@ observe(healthy, "healthy", sample_keys=True).table(every=5)
 # ## The dashboard
 #
 # Six panels, the six questions to ask of a cache: is it hitting (hit ratio)? Is it growing
-# (memory)? Is it throwing data away to make room ([evictions](../docs/glossary.md#eviction)/s)? Is
+# (memory)? Is it throwing data away to make room (evictions/s)? Is
 # data timing out (expirations/s)? How much load reaches the source of truth (misses/s)? Is it fast
 # (latency)? Healthy means every line stays within a band you can explain. Here the hit ratio
 # starts at 1 because the cache was warmed, falls from about 0.7 s as the first items expire (the rarely
