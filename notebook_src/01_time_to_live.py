@@ -8,7 +8,7 @@
 # # Time-to-live, the first line of defence
 #
 # In notebook 00 a stale copy lived forever: nothing ever removed it. The oldest and simplest
-# defence is to give every copy an expiry date, a **[time-to-live](../docs/glossary.md#time-to-live)** (TTL). When it runs out, the
+# defence is to give every copy an expiry date, a **[time-to-live](../docs/glossary.md#ttl)** (TTL). When it runs out, the
 # next read misses and fetches a fresh copy. A TTL puts an upper bound on how long a copy can be
 # wrong. It has a price, paid in misses and in load on the source of truth, and it brings a new
 # failure of its own: copies made together expire together.
@@ -23,10 +23,10 @@
 # - Why an expired key can still count in `DBSIZE` and memory ([lazy](../docs/glossary.md#lazy-expiry) and
 #   [active expiry](../docs/glossary.md#active-expiry)).
 # - The TTL trade-off, measured: [stale reads](../docs/glossary.md#stale-read) against [hit ratio](../docs/glossary.md#hit-ratio) and
-#   load on the [source of truth](../docs/glossary.md#source-of-truth).
+#   load on the source of truth.
 # - The **[stampede](../docs/glossary.md#stampede)** when many copies expire at once, and three defences: TTL
 #   [jitter](../docs/glossary.md#jitter), probabilistic early recomputation ([XFetch](../docs/glossary.md#xfetch)) and a per-key lock
-#   ([single flight](../docs/glossary.md#single-flight)). What each one costs.
+#   (single flight). What each one costs.
 #
 # ## What you need
 #
@@ -497,7 +497,7 @@ assert all(b.hit_ratio < a.hit_ratio for a, b in zip(first, second))
 #
 # It is worse for popular keys. Fetching a value from the source takes time; until the first
 # miss's fetch lands, every other reader of that key misses too and starts its own fetch (the
-# **[dog-pile](../docs/glossary.md#dog-pile)**).
+# **[dog-pile](../docs/glossary.md#stampede)**).
 #
 # The experiment: 200 items warmed into the cache at t = 0 with a 15 s TTL, then 200 reads per
 # second (Zipf-skewed), and a source read that takes 200 ms. The warm-up itself is not counted.
@@ -636,7 +636,7 @@ assert background.hits == xfetch.hits + xfetch.early_refreshes and background.hi
 # %% [markdown]
 # ## One reader fetches, the others wait: a lock per key
 #
-# The other cure for the dog-pile is a **[single flight](../docs/glossary.md#single-flight)**: on a
+# The other cure for the dog-pile is a **single flight**: on a
 # miss, a reader tries to take a per-key lock with `SET lock:k holder NX PX 30000`. `NX` makes it succeed for exactly one reader;
 # that reader reads the source and stores the value, then deletes the lock. The others wait and
 # re-read the cache every 50 ms. `PX` is the safety net: a holder that crashes cannot keep the lock
