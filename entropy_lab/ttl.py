@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import numbers
 import random
 import shlex
 from bisect import bisect
@@ -57,7 +58,7 @@ class TTLInputError(LabError, ValueError):
 
 def _positive(name: str, value: Any, what: str = "seconds") -> float:
     """`value` itself, or TTLInputError unless it is a finite number above zero."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
         raise TTLInputError(f"{name} must be a positive number of {what}, not {value!r}.")
     return value
 
@@ -737,7 +738,7 @@ def _note_wait(result: StampedeResult, wait: float) -> None:
 
 
 def _check_ttl(ttl: float) -> None:
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl) or ttl <= 0:
+    if isinstance(ttl, bool) or not isinstance(ttl, numbers.Real) or not math.isfinite(ttl) or ttl <= 0:
         raise TTLInputError(f"a TTL function must return a positive number of seconds, not {ttl!r}.")
 
 

@@ -84,6 +84,8 @@ def test_jitter_solutions_pass():
     assert check_jitter(lambda base, rng: base * (0.75 + 0.5 * rng.random()))
     assert check_jitter(lambda base, rng: base * rng.uniform(0.7, 1.1))  # mostly shorter, mildly: fine
     assert check_jitter(lambda base, rng: round(base * rng.uniform(0.8, 1.2), 1))  # tenths of a second: fine
+    np = pytest.importorskip("numpy")
+    assert check_jitter(lambda base, rng: np.float32(base * rng.uniform(0.8, 1.2)))  # a numpy number: fine
 
 
 def _while_true(base, rng):
