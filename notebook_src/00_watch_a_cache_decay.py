@@ -13,7 +13,7 @@
 # [*entropy*](../docs/glossary.md#entropy): left alone, a cache's disorder only grows.
 #
 # The series is built on an article, *Fighting Entropy: Applying the Second Law of
-# Thermodynamics to Distributed Caching* (June 2025), which we call **the article** from here on.
+# Thermodynamics to Distributed Caching* (June 2025), which we call [**the article**](../docs/glossary.md#the-article) from here on.
 # It names the disorder (stale data, wasted memory, fragile complexity) and the defences (TTLs,
 # invalidation, bounded memory with eviction, consistent hashing, monitoring), and it ends on an
 # honest note: "While you can't eliminate entropy, you can actively manage and contain it." Each
@@ -28,8 +28,8 @@
 # - How a [cache-aside](../docs/glossary.md#cache-aside) cache drifts away from its source of
 #   truth when nothing fights it.
 # - Three numbers that make disorder visible: the
-#   [**stale-read fraction**](../docs/glossary.md#stale-read-fraction), the
-#   [**staleness age**](../docs/glossary.md#staleness-age) (how long a served copy has been wrong)
+#   [**stale-read fraction**](../docs/glossary.md#stale-read), the
+#   [**staleness age**](../docs/glossary.md#stale-read) (how long a served copy has been wrong)
 #   and the **share of cached bytes that are stale**.
 # - Why a perfect [hit ratio](../docs/glossary.md#hit-ratio) can hide a cache that is mostly wrong.
 # - Which notebook in the series defends against which symptom.

@@ -505,13 +505,13 @@ assert [m[0] for m in bg.CAPSTONE_SLO.misses_over(runs["with a 1 s local cache"]
 # %%
 def cheapest(results, prices, max_stale=0.01):
     ok = [x for x in results if x.stale_fraction < max_stale]
-    return min(ok, key=lambda x: x.energy(prices))
+    return min(ok, key=lambda x: x.energy(prices), default=None)
 
 dear_memory = {**bg.PRICES, "memory_mb": 20.0}
 for label, prices in (("default prices", bg.PRICES), ("memory 10x dearer", dear_memory)):
     best = cheapest(results, prices)
-    print(f"{label}: {best.config.describe()}; oldest stale copy {best.worst_staleness:.0f} s, "
-          f"{best.evictions} evictions (model)")
+    print(f"{label}: " + ("no configuration of the sweep stays under that limit" if best is None else
+          f"{best.config.describe()}; oldest stale copy {best.worst_staleness:.0f} s, {best.evictions} evictions (model)"))
 
 # %% [markdown]
 # At the default prices a 1 s local cache pays for itself in saved Redis round trips. Make memory

@@ -68,7 +68,11 @@ def test_the_verdict_reports_mean_and_worst():
     ("my_config = BudgetConfig()  # change the knobs",
      "my_config = BudgetConfig(ttl=90, jitter=0.2, l1_ttl=0, invalidation='pubsub', versioned=True, shards=2)"),
     ("my_config = BudgetConfig()  # change the knobs", "my_config = BudgetConfig(shards=0)"),
-], ids=["a passing configuration", "an illegal knob"])
+    ("max_stale=0.01", "max_stale=0.0001"),
+    ("flush_every=5.0", "flush_every=1.0"),
+    ("updates=20", "updates=0"),
+], ids=["a passing configuration", "an illegal knob", "a stale limit no configuration meets",
+        "a faster write-behind flush", "no user updated"])
 def test_the_learner_copy_runs_with_a_changed_knob(old, new):
     from tests.notebook_runner import run_learner_copy_with_knob
     run_learner_copy_with_knob("06_entropy_budget", old, new)
