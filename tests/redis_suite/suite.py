@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--target", choices=("real", "twin", "fakeredis"), default="twin")
     run.add_argument("--unit", action="append")
     run.add_argument("--verbose", action="store_true")
+    run.add_argument("--timeout", type=float, default=UNIT_TIMEOUT, help="seconds per unit")
     args = parser.parse_args(argv)
     if args.cmd == "fetch":
         print(fetch())
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     for unit in args.unit or UNITS:
         port, stop = _serve_target(args.target)
         try:
-            res = run_unit(unit, port)
+            res = run_unit(unit, port, timeout=args.timeout)
         finally:
             stop()
         print(f"{unit:22} {len(res.passed):6} {len(res.failed):6} {res.seconds:8.1f}"
