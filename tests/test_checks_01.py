@@ -27,6 +27,7 @@ def test_worked_solution_passes_and_explains_the_band():
         v = check_ttl_choice(answer)
         assert v, (answer, v)
     assert "19 to 27" in check_ttl_choice(20).message
+    assert check_ttl_choice(33) and "luck" in check_ttl_choice(33).message and "luck" not in check_ttl_choice(20).message
     np = pytest.importorskip("numpy")
     assert check_ttl_choice(np.int64(20)) and check_ttl_choice(np.float64(22.5))
 

@@ -103,9 +103,12 @@ def check_ttl_choice(ttl_seconds) -> Verdict:
     stale_ok, hit_ok = res.stale_fraction < MAX_STALE, res.hit_ratio > MIN_HIT
     low, high = EXERCISE_BAND
     if stale_ok and hit_ok:
+        lucky = "" if low <= ttl_seconds <= high else (
+            " Yours lies outside that band: it passes, partly by luck of the draw (stale reads hinge on "
+            "which popular item changed when), and TTLs next to it may not, so prefer the middle of a band.")
         return verdict(True, f"{found} on exercise_stream: both targets met. You measured it: on this catalogue "
                              f"whole-second TTLs from {low} to {high} s meet both, well above the first "
-                             "catalogue's band.")
+                             f"catalogue's band.{lucky}")
     if ttl_seconds == NOTEBOOK_OPERATING_POINT:
         return verdict(False, f"{found}: 10 s was the operating point of the notebook's first catalogue; this "
                               "catalogue has 2.5 times as many items, so each copy is reused less.",
