@@ -190,7 +190,9 @@ assert interval < 0.3 < since_start
 #
 # Write `my_interval_hit_ratio(before, after)`: the hit ratio of the lookups made *between* two
 # snapshots (dicts with `keyspace_hits` and `keyspace_misses`). When no lookup happened in the
-# interval, return `None`: an idle interval has no hit ratio (not 0, not 1).
+# interval, return `None`: an idle interval has no hit ratio (not 0, not 1). An interval where every
+# lookup missed has a hit ratio of 0. Return the exact value (round only when you print it). The
+# check tries your function on the example above and on intervals it draws at random.
 #
 # <details><summary>Hint</summary>
 #

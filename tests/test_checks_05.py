@@ -98,6 +98,11 @@ def returns_text(before, after):
     return f"{solution(before, after):.1%}"
 
 
+def none_without_hits(before, after):
+    h, m = deltas(before, after)
+    return h / (h + m) if h else None
+
+
 def loops_forever(before, after):
     while True:
         pass
@@ -120,6 +125,7 @@ WRONG_RATIOS = [
     (unfinished, "None"),
     (raises_key_error, "KeyError"),
     (returns_text, "not a number"),
+    (none_without_hits, "every one a miss"),
 ]
 
 

@@ -106,6 +106,9 @@ def _judge_ratio(fn, before: dict, after: dict, which: str) -> Verdict | None:
     except Exception as exc:  # the learner's code: report, do not crash
         return verdict(False, f"on {which} your function raised {type(exc).__name__}: {exc}",
                        "read the two counters from each snapshot: before['keyspace_hits'], ...")
+    if got is None and hits == 0:
+        return verdict(False, f"your function returned None for {which}: {misses} lookups, every one a miss.",
+                       "that interval's hit ratio is 0; return None only when hits + misses is 0.")
     if got is None or got is Ellipsis:
         return verdict(False, f"your function returned {got!r} for {which}, which had {hits + misses} lookups.",
                        "finish it with `return hits / (hits + misses)` on the differences.")
@@ -165,7 +168,9 @@ def check_interval_hit_ratio(fn) -> Verdict:
         return verdict(False, f"{fn!r} is not a function.", "define my_interval_hit_ratio(before, after) with def.")
     rng = random.Random(random.SystemRandom().randrange(2**32))
     before, after, idle = _snapshots(rng)
-    for pair, which in (((BEFORE, AFTER), "the notebook's example"), ((before, after), "a second interval")):
+    all_missed = dict(after, t=after["t"] + 10.0, keyspace_misses=after["keyspace_misses"] + rng.randrange(5, 50))
+    for pair, which in (((BEFORE, AFTER), "the notebook's example"), ((before, after), "a second interval"),
+                        ((after, all_missed), "an interval where every lookup missed")):
         failed = _judge_ratio(fn, *pair, which)
         if failed is not None:
             return failed
@@ -174,8 +179,8 @@ def check_interval_hit_ratio(fn) -> Verdict:
         if failed is not None:
             return failed
     return verdict(True, "0.75 for the example's interval (the since-start ratio says 0.90), the exact ratio "
-                         "of a second interval drawn at random, and None when idle: you measure an interval, not "
-                         "the server's history.")
+                         "of a second interval drawn at random, 0 when every lookup missed and None when idle: you "
+                         "measure an interval, not the server's history.")
 
 
 # --------------------------------------------------------------------------------------------
