@@ -418,9 +418,11 @@ class Subscriber:
     """Applies the messages of a pub/sub `channel` to `service`'s L1.
 
     `start()` opens its own connection (`entropy_lab.another_client`), subscribes and waits for
-    the server's confirmation, so nothing published afterwards can be missed. With
-    `thread=True` a worker thread applies messages as they come (`wait_for(n)` blocks until n
-    have been applied); with `thread=False` the caller applies them with `pump(n)`.
+    the server's confirmation, so nothing published afterwards can be missed. On a real server a
+    worker thread applies messages as they come (`wait_for(n)` blocks until n have been applied).
+    On the embedded fake no thread is started (a browser kernel has none, and the fake delivers
+    every PUBLISH at once): `wait_for(n)` reads what has arrived. `thread=` forces either way;
+    without a thread, `pump(n)` also applies messages.
     `stop()` stops the thread, joins it and closes the connection. Use it as a context manager.
     """
 
@@ -437,9 +439,11 @@ class Subscriber:
     def running(self) -> bool:
         return self._pubsub is not None
 
-    def start(self, thread: bool = True, timeout: float = 5.0) -> "Subscriber":
+    def start(self, thread: bool | None = None, timeout: float = 5.0) -> "Subscriber":
         if self.running:
             return self
+        if thread is None:
+            thread = backends.backend_of(self.service.client) != "fake"
         self._client = backends.another_client(self.service.client)
         self._pubsub = self._client.pubsub()
         self._pubsub.subscribe(**{self.channel: self._on_message})
@@ -469,12 +473,22 @@ class Subscriber:
         if self._thread is not None:
             raise LabError("This subscriber runs on a thread: use wait_for(n) instead of pump().")
         target, deadline = self.received + expected, time.monotonic() + timeout
+        fake = backends.backend_of(self.service.client) == "fake"
         while self.received < target and time.monotonic() < deadline:
-            self._pubsub.get_message(timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+            before = self.received
+            # the fake delivers a PUBLISH before it returns: an empty queue means nothing more is
+            # coming (get_message hands a message to the handler and returns None, or returns a
+            # subscribe confirmation)
+            message = self._pubsub.get_message(timeout=0.0 if fake else min(0.5, max(0.0, deadline - time.monotonic())))
+            if fake and message is None and self.received == before:
+                break
         return self.received
 
     def wait_for(self, total: int, timeout: float = 5.0) -> bool:
-        """(Thread) block until `total` messages in all have been applied; False on timeout."""
+        """Until `total` messages in all have been applied (False on timeout); without a thread,
+        applies what has arrived."""
+        if self._thread is None:
+            return self.pump(max(0, total - self.received), timeout) >= total
         with self._done:
             return self._done.wait_for(lambda: self.received >= total, timeout=timeout)
 

@@ -251,11 +251,14 @@ r.mset({ns.key("session", i): "token" for i in range(5)} | {ns.key("user:7"): "x
 inv.clear_prefix(r, ns.key("session:")), sorted(ns.name(k) for k in ns.scan())
 
 # %% [markdown]
-# ### Instances, a publisher and subscriber threads
+# ### Instances, a publisher and subscribers
 #
 # Now the working version. Two instances, `api` and `worker`, share Redis and the source of truth;
-# each has a `Subscriber` that applies messages to its L1 on its own thread and its own connection.
-# `start()` waits until Redis has confirmed the subscription, so no message sent afterwards can slip
+# each has a `Subscriber` that applies messages to its L1 over its own connection. On a real
+# server each subscriber reads on its own thread, as a service would. On the embedded fake every
+# `PUBLISH` is delivered before it returns, so no thread is needed: the subscriber applies what has
+# arrived when you wait for it (which is also how the lesson runs in a browser, where Python has no
+# threads). The repr says which: `thread` or `pump`. `start()` waits until Redis has confirmed the subscription, so no message sent afterwards can slip
 # past it. The channel name comes from `ns.private(...)`: on a server the lab did not start it
 # carries your learner id and this kernel's own token, so nobody else's messages (not even your
 # other kernel's) reach these subscribers, and `PUBLISH` counts only yours.
@@ -285,8 +288,8 @@ for service in (api, worker):
 # %% [markdown]
 # The `Publisher` is the writer's side: it fixes Redis first (`UNLINK`, `SET`, or a SCAN + UNLINK
 # prefix clear), then publishes the message. `PUBLISH` answers with the number of subscribers that
-# received it. Delivery happens on the subscriber threads, so the cell waits (with a timeout) until
-# each subscriber has applied every message before it looks at the L1s:
+# received it. On a real server delivery happens on the subscriber threads, so the cell waits (with a
+# timeout) until each subscriber has applied every message before it looks at the L1s:
 
 # %%
 publisher = inv.Publisher(r, channel)
@@ -309,8 +312,8 @@ served.source, served.value, served.stale
 
 # %% [markdown]
 # Threads and connections are resources, and a notebook that leaks them slows down every cell after
-# it. `stop()` stops the worker thread, joins it and closes the subscriber's connection. Count the
-# pub/sub threads left alive:
+# it. `stop()` stops the worker thread (if there is one), joins it and closes the subscriber's
+# connection. Count the pub/sub threads left alive:
 
 # %%
 for sub in subscribers:
