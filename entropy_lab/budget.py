@@ -797,7 +797,7 @@ class SLO:
         out = []
         stale, worst_stale = runs.mean("stale_fraction"), runs.worst("stale_fraction")
         if stale >= self.max_stale_fraction:
-            out.append(("stale reads", f"mean {stale:.2%}, worst workload {worst_stale:.2%} "
+            out.append(("stale reads", f"mean {stale:.3%}, worst workload {worst_stale:.3%} "
                                        f"(limit {self.max_stale_fraction:.1%} on average)",
                         "tell the caches about writes (invalidation), and close the race and the outage gap "
                         "(versioned writes, a stream, or a short local-cache TTL)."))

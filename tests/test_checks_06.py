@@ -19,6 +19,8 @@ WRONG = {
         replace(SOLUTION, ttl=100, jitter=0.1, maxmemory_mb=3, shards=1), "lucky run"),
     "no invalidation: misses the stale objective": (replace(SOLUTION, invalidation="none"), "invalidation"),
     "no versioned writes: the race writes old copies": (replace(SOLUTION, versioned=False), "versioned"),
+    "no TTL: back-office writes stay stale": (replace(SOLUTION, ttl=None, jitter=0.0), "shorten"),
+    "a local cache that never expires": (replace(SOLUTION, l1_ttl=None), "outage"),
     "over budget: a stream instead of pub/sub": (replace(SOLUTION, ttl=60, invalidation="stream"), "the budget is"),
     "too short a TTL: the hit ratio": (replace(SOLUTION, ttl=30), "hit ratio"),
     "too many shards: memory": (replace(SOLUTION, shards=3), "memory"),
