@@ -17,7 +17,14 @@ pub/sub loses messages sent while a subscriber is away and a stream replays them
 modulo hashing about N/(N+1) (notebook 04). Eviction here is a simple stand-in for
 Redis's (sample 5 keys, evict the worst; no 16-entry pool); the twin
 (`entropy_lab.twin`) models the real algorithm. `replay_on_redis` runs the same
-service against a real redis-py client so the model can be checked on one point.
+service against a real redis-py client so the model can be checked on one point (its
+bookkeeping: copies carry soft TTLs, and the server has room enough that nothing is evicted).
+
+The capstone (`check_budget_config`) judges a configuration on the eight workloads of
+`CAPSTONE_SEEDS` (`run_seeds`): rates on their mean, peaks on the worst workload.
+
+Two measured demos run on a real client instead of the model: `write_strategies`
+(cache-aside, write-through, write-behind) and `duplicate_keys` (one record under two keys).
 """
 from __future__ import annotations
 
