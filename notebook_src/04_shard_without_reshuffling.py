@@ -39,7 +39,7 @@
 # | Python functions, lists and dicts | Necessary | |
 # | [00 Watch a cache decay](00_watch_a_cache_decay.ipynb) | Helpful | the idea of measuring disorder |
 # | Redis `GET`, `SET`, `MGET` | Helpful | Each is explained where it is used |
-# | A `redis-server` binary | Optional | For the real cluster; without one the same steps run on a simulated slot map |
+# | A `redis-server` binary | Optional | For the real cluster; without one the same steps run on a simulated cluster |
 #
 # **Time to learn:** 35 minutes.
 
@@ -283,9 +283,9 @@ check_jump_hash(jump)
 # arcs of a ring are very uneven. Two numbers describe it, both computed from each node's exact
 # share of the hash space:
 #
-# - the [**coefficient of variation**](../docs/glossary.md#coefficient-of-variation) (CV) of the shares: their standard deviation over their
-#   mean, 0 for perfectly even. Each node's share is a sum of k random arcs, so theory predicts a
-#   CV of about 1/sqrt(k).
+# - the [**coefficient of variation**](../docs/glossary.md#coefficient-of-variation) (CV) of the
+#   shares: their standard deviation over their mean, 0 for perfectly even. Each node's share is a
+#   sum of k random arcs, so theory predicts a CV of about 1/sqrt(k).
 # - the **busiest node's share over the mean** (max/mean): the number that pages an operator,
 #   because the busiest node runs out of memory or CPU first.
 #
@@ -386,8 +386,9 @@ lab.table(["nodes", "scheme", "hashes", "steps", "entries in memory"], rows)
 
 # %% [markdown]
 # Rendezvous is the only one whose work grows in proportion to the number of nodes: 100 hashes per
-# lookup at 100 nodes (the ring's search grows too, but only like log2 of its points). Timing confirms it. Seconds differ from run to run and machine to machine, so this
-# cell prints only the robust claim; look at `speed` for your machine's numbers, or run
+# lookup at 100 nodes (the ring's search grows too, but only like log2 of its points). Timing
+# confirms it. Seconds differ from run to run and machine to machine, so this cell prints only the
+# robust claim; look at `speed` for your machine's numbers, or run
 # `python benchmarks/sharding_lookup.py` for a fuller table.
 
 # %%
@@ -586,9 +587,10 @@ lab.table(["sharding", "hit ratio of the first reads after adding a node", "sour
 # ## Multi-key commands and hash tags
 #
 # In a cluster, `MGET` reads several keys in one round trip only when they share one **hash
-# slot**. Sharing a master is not enough: Redis answers [`CROSSSLOT`](../docs/glossary.md#crossslot). Take two cached keys that both live on master A, in two
-# different slots, and send `MGET` straight to A (a plain client, no cluster routing). Look for
-# the server's `CROSSSLOT` error, `ClusterCrossSlotError` in redis-py:
+# slot**. Sharing a master is not enough: Redis answers
+# [`CROSSSLOT`](../docs/glossary.md#crossslot). Take two cached keys that both live on master A,
+# in two different slots, and send `MGET` straight to A (a plain client, no cluster routing).
+# Look for the server's `CROSSSLOT` error, `ClusterCrossSlotError` in redis-py:
 
 # %%
 current = cluster.slot_map()
