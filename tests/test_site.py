@@ -27,7 +27,7 @@ class Page(HTMLParser):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    figures = build(out)
+    figures = build(out, lite=False)  # the browser edition is built and checked by tests/test_lite.py
     pages = {}
     for path in out.glob("*.html"):
         page = Page()

@@ -1,10 +1,12 @@
-"""Build the course as a static website: every notebook with its stored outputs, read as a book.
+"""Build the course as a static website: every notebook with its stored outputs, read as a book,
+and the whole series runnable in the browser (JupyterLite).
 
-    python tools/build_site.py [--out site]
+    python tools/build_site.py [--out site] [--no-lite]
 
 Writes one folder any static host can serve: `index.html` (what the course is, the ways to run
-it, the contents), one page per notebook with previous/next navigation, and the docs the
-notebooks link to (glossary, errata, the twin). Built with nbconvert, Jupyter's own converter,
+it, the contents), one page per notebook with previous/next navigation and a "run it in your
+browser" link, the docs the notebooks link to (glossary, errata, the twin), and `play/`, the
+JupyterLite lab (tools/lite_build.py) with the learner copies and the solutions. Built with nbconvert, Jupyter's own converter,
 because the stored outputs ARE the book (nothing is re-executed; a Jupyter Book or MyST build
 would add a second toolchain for the same pages). Every figure gets alt text: the cell's `alt`
 metadata when the notebook source sets one, else the first sentence of the prose before it.
@@ -86,11 +88,22 @@ def rewrite_links(text: str) -> str:
     return text
 
 
-def nav(pages: list[tuple[str, str]], index: int, where: str) -> str:
+PLAY = "play"  # the JupyterLite lab's folder in the site
+
+
+def play_link(notebook: str, folder: str = "learner") -> str:
+    """The JupyterLite URL that opens `notebook` (a learner copy by default)."""
+    return f"{PLAY}/lab/index.html?path={folder}/{notebook}"
+
+
+def nav(pages: list[tuple[str, str]], index: int, where: str, lite: bool) -> str:
     prev = f'<a href="{pages[index - 1][0]}">← {html.escape(pages[index - 1][1])}</a>' if index > 0 else "<span></span>"
     nxt = (f'<a href="{pages[index + 1][0]}">{html.escape(pages[index + 1][1])} →</a>'
            if index + 1 < len(pages) else "<span></span>")
-    return f'<nav class="entropy-nav {where}" aria-label="series">{prev}<a href="index.html">Contents</a>{nxt}</nav>'
+    run = (f' · <a href="{play_link(pages[index][0].replace(".html", ".ipynb"))}">Run it in your browser</a>'
+           if lite else "")
+    return (f'<nav class="entropy-nav {where}" aria-label="series">{prev}'
+            f'<span><a href="index.html">Contents</a>{run}</span>{nxt}</nav>')
 
 
 def wrap(body: str, title: str, top: str = "", bottom: str = "") -> str:
@@ -100,7 +113,7 @@ def wrap(body: str, title: str, top: str = "", bottom: str = "") -> str:
             f"<body class=\"entropy-site\">{top}{body}{bottom}</body></html>\n")
 
 
-def notebook_page(path: Path, pages: list[tuple[str, str]], index: int) -> tuple[str, int]:
+def notebook_page(path: Path, pages: list[tuple[str, str]], index: int, lite: bool) -> tuple[str, int]:
     nb = nbformat.read(path, as_version=4)
     alts = iter(alt_texts(nb))
     exporter = HTMLExporter(template_name="lab")
@@ -111,8 +124,8 @@ def notebook_page(path: Path, pages: list[tuple[str, str]], index: int) -> tuple
                   lambda m: f'<img alt="{html.escape(next(alts, "Figure"))}"', body)
     figures = body.count("<img ")
     body = body.replace("</head>", f"<style>{NAV_STYLE}</style></head>", 1)
-    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav(pages, index, "top"), body, count=1)
-    body = body.replace("</body>", nav(pages, index, "bottom") + "</body>", 1)
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav(pages, index, "top", lite), body, count=1)
+    body = body.replace("</body>", nav(pages, index, "bottom", lite) + "</body>", 1)
     return rewrite_links(body), figures
 
 
@@ -131,10 +144,15 @@ def anchor(heading_html: str) -> str:
     return re.sub(r"\s", "-", re.sub(r"[^\w\- ]", "", text))
 
 
-def landing(pages: list[tuple[str, str, str]]) -> str:
+def landing(pages: list[tuple[str, str, str]], lite: bool) -> str:
     rows = "".join(f'<tr><td>{name[:2]}</td><td><a href="{name}">{html.escape(title)}</a></td>'
                    f"<td>{html.escape(summary)}</td></tr>" for name, title, summary in pages)
     docs = "".join(f'<li><a href="{Path(doc).stem}.html">{html.escape(title)}</a></li>' for doc, title in DOCS.items())
+    browser = (f'<li><strong>In your browser, nothing to install</strong>: <a href="{play_link(pages[0][0].replace(".html", ".ipynb"))}">'
+               f"open notebook 00 in JupyterLite</a>. Python runs inside the page (Pyodide) on the "
+               "embedded fake Redis; the first start takes about half a minute. Your edits stay in this "
+               "browser. The lessons that need a real server say what the browser shows instead.</li>\n"
+               if lite else "")
     body = f"""
 <h1>Entropy Lab</h1>
 <p>Hands-on notebooks on keeping a distributed cache healthy. A cache left alone drifts away from
@@ -144,7 +162,7 @@ hashing and monitoring, measuring what each defence costs. Everything runs on an
 Redis (with a model of Redis 7.0's memory, expiry and eviction) or on a real Redis.</p>
 <h2>Ways to take the course</h2>
 <ul>
-<li><strong>Read it here</strong>: every notebook below with the outputs of a run, figures included.</li>
+{browser}<li><strong>Read it here</strong>: every notebook below with the outputs of a run, figures included.</li>
 <li><strong>On your machine</strong>: clone the repository, then
 <code>python -m pip install -r requirements.txt -e . &amp;&amp; jupyter lab workshop/learner/00_watch_a_cache_decay.ipynb</code>
 (Python 3.11 or newer; no Redis needed).</li>
@@ -165,8 +183,9 @@ def readme_summaries() -> dict[str, str]:
     return {number: re.sub(r"`([^`]+)`", r"\1", text) for number, text in rows}
 
 
-def build(out: Path) -> dict[str, int]:
-    """Write the site to `out` (replaced); returns figures per page."""
+def build(out: Path, lite: bool = True) -> dict[str, int]:
+    """Write the site to `out` (replaced), with the JupyterLite lab unless `lite` is False;
+    returns figures per page."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -175,24 +194,30 @@ def build(out: Path) -> dict[str, int]:
     pages = [(page_name(p), title_of(nb, p.stem)) for p, nb in zip(notebooks, read)]
     figures = {}
     for index, path in enumerate(notebooks):
-        text, figures[pages[index][0]] = notebook_page(path, pages, index)
+        text, figures[pages[index][0]] = notebook_page(path, pages, index, lite)
         (out / pages[index][0]).write_text(text, encoding="utf-8")
     for doc, title in DOCS.items():
         (out / f"{Path(doc).stem}.html").write_text(doc_page(ROOT / "docs" / doc, title), encoding="utf-8")
     summaries = readme_summaries()
     summaries = [summaries.get(p.stem[:2], "") for p in notebooks]
-    (out / "index.html").write_text(landing([(n, t, s) for (n, t), s in zip(pages, summaries)]), encoding="utf-8")
+    (out / "index.html").write_text(landing([(n, t, s) for (n, t), s in zip(pages, summaries)], lite), encoding="utf-8")
+    if lite:
+        from tools.lite_build import build as build_lite
+        build_lite(out / PLAY)
     return figures
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "site"))
-    out = Path(parser.parse_args(argv).out)
-    figures = build(out)
+    parser.add_argument("--no-lite", action="store_true", help="skip the JupyterLite lab (no downloads)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    figures = build(out, lite=not args.no_lite)
     print(f"{len(figures) + len(DOCS) + 1} pages, {sum(figures.values())} figures, written to {out}")
     return 0
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))  # run as a script: make `tools` importable
     sys.exit(main(sys.argv[1:]))
