@@ -148,6 +148,13 @@ def split_args(line: bytes) -> list[bytes] | None:
         args.append(bytes(current))
 
 
+class RespSet(list):
+    """A reply Redis sends as a RESP3 set (`~`), e.g. SMEMBERS; a plain array in RESP2."""
+
+
+SET_REPLIES = frozenset({"smembers", "sinter", "sunion", "sdiff"})
+
+
 def _clean(text: str | bytes) -> bytes:
     data = text.encode("utf-8", "replace") if isinstance(text, str) else text
     return data.replace(b"\r", b" ").replace(b"\n", b" ")
@@ -188,7 +195,7 @@ def encode(value: Any, protocol: int = 2) -> bytes:
         if protocol == 3:
             return b"%%%d\r\n" % len(value) + b"".join(encode(k, 3) + encode(v, 3) for k, v in value.items())
         return b"*%d\r\n" % (2 * len(value)) + b"".join(encode(k) + encode(v) for k, v in value.items())
-    if isinstance(value, (set, frozenset)):
+    if isinstance(value, (set, frozenset, RespSet)):
         head = b"~" if protocol == 3 else b"*"
         return head + b"%d\r\n" % len(value) + b"".join(encode(v, protocol) for v in value)
     if isinstance(value, (list, tuple)):
@@ -303,7 +310,7 @@ SERVED_PARAMETERS: dict[str, tuple[Any, Any]] = {
     "slowlog-max-len": (_int_in(0, 2**63 - 1), 128),
     "proto-max-bulk-len": (_memory, PROTO_MAX_BULK_LEN),
     "client-query-buffer-limit": (_memory, 1024**3),
-    "hash-max-listpack-entries": (_int_in(0, 2**63 - 1), 128),
+    "hash-max-listpack-entries": (_int_in(0, 2**63 - 1), 512),
     "hash-max-listpack-value": (_int_in(0, 2**63 - 1), 64),
     "zset-max-listpack-entries": (_int_in(0, 2**63 - 1), 128),
     "zset-max-listpack-value": (_int_in(0, 2**63 - 1), 64),
@@ -510,6 +517,8 @@ class ServedSocket(TwinSocket):
 
     def _twin_object(self, *args: bytes) -> Any:
         result = super()._twin_object(*args)
+        if len(args) == 2 and args[0].lower() == b"encoding" and result in (b"listpack", b"intset"):
+            return self._configured_encoding(args[1], result)
         cfg = self._server.ks.config
         if result == 2147483647 and cfg.maxmemory and cfg.kind in ("lru", "lfu"):
             return 1  # object.c: no shared integers when an LRU/LFU limit is set
@@ -524,6 +533,30 @@ class ServedSocket(TwinSocket):
         if len(args) % 2:
             raise SimpleError("ERR wrong number of arguments for 'msetnx' command")
         return super().msetnx(*args)
+
+    def _configured_encoding(self, key: bytes, encoding: bytes) -> bytes:
+        """OBJECT ENCODING under the *-listpack-* / set-max-intset-entries that CONFIG SET chose
+        (memory is still estimated with the defaults)."""
+        value = self._lookup(key).value
+        cfg = self._server.twin_config.values
+        name = type(value).__name__
+
+        def size(x: Any) -> int:
+            return len(x) if isinstance(x, bytes) else len(str(x))
+
+        if encoding == b"intset":
+            return b"hashtable" if len(value) > cfg["set-max-intset-entries"] else encoding
+        if isinstance(value, dict) or name == "Hash":
+            entries, longest, big = cfg["hash-max-listpack-entries"], cfg["hash-max-listpack-value"], b"hashtable"
+            items = [x for kv in value.items() for x in kv]
+        elif name == "ZSet":
+            entries, longest, big = cfg["zset-max-listpack-entries"], cfg["zset-max-listpack-value"], b"skiplist"
+            items = list(value.keys()) if hasattr(value, "keys") else [m for m, _ in value.items()]
+        else:
+            return encoding
+        if len(value) > entries or any(size(x) > longest for x in items):
+            return big
+        return encoding
 
     def _auth(self, *args: bytes) -> SimpleString:
         if not 1 <= len(args) <= 2:
@@ -625,6 +658,8 @@ class ServedSocket(TwinSocket):
             raise
         tracking = self._server.twin_config.values["latency-tracking"] == "yes"
         self._stats.call(name, time.perf_counter() - start, isinstance(result, SimpleError), tracking)
+        if name in SET_REPLIES and isinstance(result, list) and self._client_info.protocol_version == 3:
+            result = RespSet(result)
         if sig.name == "config set" and top:
             self._server.before_command()  # Redis evicts at once when maxmemory shrinks
         return result
