@@ -138,13 +138,18 @@ def test_redis_cli_piped_script_loses_no_reply(pair):
 
 
 @pytest.mark.redis_server
-def test_redis_benchmark_small(served):
-    out = subprocess.run([_tool("redis-benchmark"), "-p", str(served.port), "-n", "2000", "-c", "4",
-                          "-P", "8", "-t", "set,get,incr,mset", "-q"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    for name in ("SET", "GET", "INCR", "MSET \\(10 keys\\)"):
-        assert re.search(rf"^{name}: [\d.]+ requests per second", out.stdout, re.M), out.stdout
+def test_redis_benchmark_small(pair):
+    for port in pair:
+        out = subprocess.run([_tool("redis-benchmark"), "-p", str(port), "-n", "2000", "-c", "4",
+                              "-P", "8", "-t", "set,get,incr,mset", "-q"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        for name in ("SET", "GET", "INCR", "MSET \\(10 keys\\)"):
+            assert re.search(rf"^{name}: [\d.]+ requests per second", out.stdout, re.M), out.stdout
+        assert "ERR" not in out.stdout + out.stderr
+        client = redis.Redis(port=port)
+        assert len(client.get("key:__rand_int__")) == 3 and int(client.get("counter:__rand_int__")) == 2000
+        client.close()
 
 
 # ---- server features --------------------------------------------------------------------------
