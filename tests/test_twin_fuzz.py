@@ -121,6 +121,7 @@ def test_random_command_sequences_keep_answering(served, commands):
                             until=b"+PONG\r\n")
     assert not closed
     assert out.endswith(b"+PONG\r\n"), out[-200:]
+    assert b"twin failed" not in out, out  # no command crashed inside fakeredis or the twin
 
 
 def test_memory_stays_bounded_and_nothing_leaks(served):

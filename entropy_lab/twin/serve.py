@@ -516,6 +516,7 @@ class ServedSocket(TwinSocket):
         return bytes(result)
 
     def _twin_object(self, *args: bytes) -> Any:
+        args = tuple(self._text(args[:1]) + list(args[1:]))
         result = super()._twin_object(*args)
         if len(args) == 2 and args[0].lower() == b"encoding" and result in (b"listpack", b"intset"):
             return self._configured_encoding(args[1], result)
@@ -585,17 +586,42 @@ class ServedSocket(TwinSocket):
                        "latencystats": lambda: stats.latencystats(cfg["latency-tracking-info-percentiles"])},
             "stats": lambda: [f"total_error_replies:{stats.total_errors}"],
         }
-        text = render_info(server.ks, server.now, [s.decode() for s in sections],
+        text = render_info(server.ks, server.now, [s.decode("utf-8", "replace") for s in sections],
                            started=server.started, port=server.port, extra=extra)
         blocked = sum(1 for sock in server.sockets if getattr(sock, "_blocked", False))
         text = text.replace("blocked_clients:0\r\n", f"blocked_clients:{blocked}\r\n")
         text = text.replace("evicted_clients:0\r\n", f"evicted_clients:{self._client.server.evicted_clients}\r\n")
         return text.encode()
 
-    def _twin_config_get(self, *patterns: bytes) -> dict[bytes, bytes]:
-        return super()._twin_config_get(*[p.decode("utf-8", "replace").encode() for p in patterns])
+    # the twin's own commands decode their arguments as UTF-8 and take fixed arguments
+    @staticmethod
+    def _text(args: tuple[bytes, ...]) -> list[bytes]:
+        return [a.decode("utf-8", "replace").encode() for a in args]
 
-    def _twin_config_resetstat(self) -> SimpleString:
+    @staticmethod
+    def _no_args(name: str, args: tuple[bytes, ...]) -> None:
+        if args:
+            raise SimpleError(f"ERR wrong number of arguments for '{name}' command")
+
+    def _twin_config_get(self, *patterns: bytes) -> dict[bytes, bytes]:
+        return super()._twin_config_get(*self._text(patterns))
+
+    def _twin_config_set(self, *args: bytes) -> SimpleString:
+        return super()._twin_config_set(*self._text(args))
+
+    def _twin_memory(self, *args: bytes) -> Any:
+        return super()._twin_memory(*(self._text(args[:1]) + list(args[1:])))
+
+    def _twin_dbsize(self, *args: bytes) -> int:
+        self._no_args("dbsize", args)
+        return super()._twin_dbsize()
+
+    def _twin_config_rewrite(self, *args: bytes) -> SimpleString:
+        self._no_args("config|rewrite", args)
+        return super()._twin_config_rewrite()
+
+    def _twin_config_resetstat(self, *args: bytes) -> SimpleString:
+        self._no_args("config|resetstat", args)
         self._stats.reset()
         self._client.server.evicted_clients = 0
         return super()._twin_config_resetstat()
@@ -869,11 +895,11 @@ class ClientHandler(socketserver.BaseRequestHandler):
             pass
 
     # ---- running a command (server.c processCommand, the checks before the command) ----------
-    def _error(self, message: str, rejected: str | None = None) -> None:
+    def _error(self, message: str | bytes, rejected: str | None = None) -> None:
         fake = self.fake
         if fake._queueing:
             fake._transaction_failed = True
-        self.server.stats.error(message)
+        self.server.stats.error(message.decode("utf-8", "replace") if isinstance(message, bytes) else message)
         if rejected:
             self.server.stats.rejected(rejected)
         self.queue_output(b"-" + _clean(message) + b"\r\n")
@@ -902,14 +928,18 @@ class ClientHandler(socketserver.BaseRequestHandler):
             return
         decoded = name.decode("utf-8", "replace")
         if decoded not in _KNOWN:
-            args = ""
+            args = b""
             for arg in fields[1:]:
                 if len(args) >= 128:
                     break
-                args += "'%s' " % arg[:128 - len(args)].decode("utf-8", "replace")
-            self._error("ERR unknown command '%s', with args beginning with: %s"
-                        % (fields[0][:128].decode("utf-8", "replace"), args))
+                args += b"'%s' " % arg[:128 - len(args)]
+            self._error(b"ERR unknown command '%s', with args beginning with: %s" % (fields[0][:128], args))
             return
+        if decoded in _CONTAINERS and len(fields) > 1:
+            sub = fields[1].lower().decode("utf-8", "replace")
+            if f"{decoded} {sub}" not in SUPPORTED_COMMANDS and f"{decoded} {sub}" not in TWIN_COMMANDS:
+                self._error(b"ERR unknown subcommand '%s'. Try %s HELP." % (fields[1][:128], fields[0].upper()))
+                return
         if not self.authenticated and name not in NO_AUTH:
             self._error("NOAUTH Authentication required.", rejected=decoded)
             return
