@@ -512,6 +512,7 @@ class Series:
         self.rows: list[dict[str, Any]] = list(rows)
         self.name = name
         self.latency_modelled = latency_modelled  # fake mode: latencies come from a cost model
+        self.errors: int | None = None  # writes refused during a mon.run (the workload's own count)
 
     def append(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -610,6 +611,7 @@ def run(client: redis.Redis, workload: Workload, ticks: int = 30, interval: floa
         sampler.sample()
         start = realigned(start, tick, interval)
     sampler.series.source_reads = state.source_reads
+    sampler.series.errors = state.errors
     return sampler.series
 
 
