@@ -153,6 +153,8 @@ class RespSet(list):
 
 
 SET_REPLIES = frozenset({"smembers", "sinter", "sunion", "sdiff"})
+STREAM_CONSUMER_COMMANDS = frozenset({"xreadgroup", "xclaim", "xautoclaim", "xgroup createconsumer",
+                                      "xgroup delconsumer"})
 
 
 def _clean(text: str | bytes) -> bytes:
@@ -520,6 +522,11 @@ class ServedSocket(TwinSocket):
         result = super()._twin_object(*args)
         if len(args) == 2 and args[0].lower() == b"encoding" and result in (b"listpack", b"intset"):
             return self._configured_encoding(args[1], result)
+        if len(args) == 2 and args[0].lower() == b"encoding" and result in (b"int", b"embstr"):
+            item = self._lookup(args[1])
+            raw = self._server.__dict__.get("_raw_strings", {})
+            if item is not None and raw.get((self._db_num, args[1])) is item.value:
+                return b"raw"
         cfg = self._server.ks.config
         if result == 2147483647 and cfg.maxmemory and cfg.kind in ("lru", "lfu"):
             return 1  # object.c: no shared integers when an LRU/LFU limit is set
@@ -534,6 +541,52 @@ class ServedSocket(TwinSocket):
         if len(args) % 2:
             raise SimpleError("ERR wrong number of arguments for 'msetnx' command")
         return super().msetnx(*args)
+
+    def _stream_consumers(self, name: str, args: list[Any]) -> dict[bytes, set[tuple[bytes, bytes]]]:
+        """{stream key: {(group, consumer)}} for the streams a consumer-creating command names."""
+        if name == "xreadgroup":
+            upper = [a.upper() if isinstance(a, bytes) else a for a in args]
+            if b"STREAMS" not in upper:
+                return {}
+            rest = args[upper.index(b"STREAMS") + 1:]
+            keys = rest[:len(rest) // 2]
+        else:
+            keys = args[:1]
+        out = {}
+        for key in keys:
+            item = self._db._dict.get(key)
+            groups = getattr(getattr(item, "value", None), "_groups", None)
+            if isinstance(groups, dict):
+                out[key] = {(g, c) for g, group in groups.items() for c in group.consumers}
+        return out
+
+    def _announce_consumers(self, before: dict[bytes, set], after: dict[bytes, set]) -> None:
+        """Redis announces a consumer a command created (XREADGROUP, XCLAIM, XAUTOCLAIM, XGROUP
+        CREATECONSUMER) as xgroup-createconsumer and a deleted one as xgroup-delconsumer."""
+        server: TwinServer = self._server
+        flags = server.ks.config.notify
+        if not ("t" in flags or "A" in flags) or not (server.subscribers or server.psubscribers):
+            return
+        for key, now in after.items():
+            was = before.get(key, set())
+            for event, count in ((b"xgroup-createconsumer", len(now - was)), (b"xgroup-delconsumer", len(was - now))):
+                for _ in range(count):
+                    if "K" in flags:
+                        server.publish(b"__keyspace@%d__:%s" % (self._db_num, key), event)
+                    if "E" in flags:
+                        server.publish(b"__keyevent@%d__:%s" % (self._db_num, event), key)
+
+    def _mark_raw(self, key: Any) -> None:
+        """SETRANGE and APPEND leave a "raw" string in Redis, whatever it holds (t_string.c). The
+        twin derives encodings from values, so remember the value object they left."""
+        key = getattr(key, "key", key)
+        item = self._db._dict.get(key)
+        if item is None:
+            return
+        raw = self._server.__dict__.setdefault("_raw_strings", {})
+        if len(raw) > 100_000:
+            raw.clear()
+        raw[(self._db_num, key)] = item.value
 
     def _configured_encoding(self, key: bytes, encoding: bytes) -> bytes:
         """OBJECT ENCODING under the *-listpack-* / set-max-intset-entries that CONFIG SET chose
@@ -677,13 +730,20 @@ class ServedSocket(TwinSocket):
         if top:
             self._client.server.client_memory()
         start = time.perf_counter()
+        consumers = self._stream_consumers(sig.name, args) if sig.name in STREAM_CONSUMER_COMMANDS else None
+        existed = sig.name == "append" and bool(args) and args[0] in self._db._dict
         try:
             result = super()._run_command(func, sig, args, from_script)
         except SimpleError:
             self._stats.rejected(name)  # refused before it ran (OOM)
             raise
+        if consumers is not None:
+            self._announce_consumers(consumers, self._stream_consumers(sig.name, args))
         tracking = self._server.twin_config.values["latency-tracking"] == "yes"
         self._stats.call(name, time.perf_counter() - start, isinstance(result, SimpleError), tracking)
+        if not isinstance(result, SimpleError) and (
+                (name == "setrange" and len(args) >= 3 and args[2] != b"") or (name == "append" and existed)):
+            self._mark_raw(args[0])
         if name in SET_REPLIES and isinstance(result, list) and self._client_info.protocol_version == 3:
             result = RespSet(result)
         if sig.name == "config set" and top:
@@ -904,6 +964,21 @@ class ClientHandler(socketserver.BaseRequestHandler):
             self.server.stats.rejected(rejected)
         self.queue_output(b"-" + _clean(message) + b"\r\n")
 
+    def _let_others_catch_up(self, limit: float = 0.005) -> None:
+        """Redis runs one event loop: a command that reached it earlier on another connection
+        (an UNSUBSCRIBE) is processed before a later PUBLISH. With a thread per client, give
+        connections that have unread input a few milliseconds to take it first."""
+        others = [h.sock for h in list(self.server.handlers) if h is not self and not h.evicted]
+        deadline = time.monotonic() + limit
+        while others and time.monotonic() < deadline:
+            try:
+                readable = select.select(others, [], [], 0)[0]
+            except (OSError, ValueError):
+                return
+            if not readable:
+                return
+            time.sleep(0.0005)
+
     def _own_command(self, name: str, run: Any) -> None:
         """A command the handler answers itself, counted like the rest."""
         twin = self.server.fake_server
@@ -956,6 +1031,8 @@ class ClientHandler(socketserver.BaseRequestHandler):
         if decoded in _CONTAINERS and len(fields) == 1 and decoded + " help" in SUPPORTED_COMMANDS:
             self._error(f"ERR wrong number of arguments for '{decoded}' command", rejected=decoded)
             return
+        if name in (b"publish", b"spublish"):
+            self._let_others_catch_up()
         try:
             self.fake._process_command(fields)
         except Exception as exc:  # a bug in fakeredis or the twin must not take the connection down
