@@ -35,6 +35,7 @@ from . import plots
 from .backends import backend_of, sandbox
 from .errors import LabError
 from .namespaces import Namespace, namespace
+from .runtime import in_browser
 from .tables import Table, table
 
 MiB = 1024 * 1024
@@ -778,12 +779,21 @@ class LiveDashboard:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        """Start a new run (a fresh sandbox server); does nothing if one is running."""
+        """Start a new run (a fresh sandbox server); does nothing if one is running.
+
+        In a browser kernel (no threads) the run happens in the foreground, so it needs `max_ticks`."""
         if self.running:
             return
         self._stop.clear()
         self.series = Series(name="live")
         self.error = None
+        if in_browser():
+            if self.max_ticks is None:
+                raise LabError("a browser kernel has no threads, so the live dashboard runs in the foreground "
+                               "there: give it max_ticks=... (for example 30).")
+            self._status("running")
+            self._loop()
+            return
         self._thread = threading.Thread(target=self._loop, name=self.THREAD_NAME, daemon=True)
         self._thread.start()
         self._status("running")

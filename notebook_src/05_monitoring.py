@@ -37,7 +37,7 @@
 # | The cache-aside pattern | Necessary | Built in [00](00_watch_a_cache_decay.ipynb) |
 #
 # **Time to learn:** 45 minutes. No server to install: the lab runs on an embedded fake Redis, the
-# lab's [twin](../docs/glossary.md#twin) of Redis 7.0.
+# lab's [twin](../docs/glossary.md#the-twin) of Redis 7.0.
 
 # %% [markdown]
 # ## Set up
@@ -80,7 +80,7 @@ mon.explain(before, ["used_memory", "used_memory_peak", "used_memory_rss", "mem_
 # Read it top to bottom:
 #
 # - **`used_memory`** is what Redis allocated through its allocator,
-#   [jemalloc](../docs/glossary.md#jemalloc): keys, values, the hash tables that index them, and
+#   [jemalloc](../docs/glossary.md#jemalloc-size-class): keys, values, the hash tables that index them, and
 #   client buffers. This is the number [`maxmemory`](../docs/glossary.md#maxmemory) is compared with.
 # - **`used_memory_rss`** is the process's [RSS](../docs/glossary.md#rss) (resident set size): the
 #   RAM the operating system holds for Redis right now. It is usually larger than `used_memory`:
@@ -88,7 +88,7 @@ mon.explain(before, ["used_memory", "used_memory_peak", "used_memory_rss", "mem_
 #   But RSS counts only pages that are in RAM. When the machine runs short and the OS moves some of
 #   Redis's pages out to [swap](../docs/glossary.md#swap), RSS drops *below* `used_memory`.
 # - **`mem_fragmentation_ratio`** is RSS divided by `used_memory` (the
-#   [fragmentation ratio](../docs/glossary.md#fragmentation-ratio)). Read its low end first:
+#   [fragmentation ratio](../docs/glossary.md#mem_fragmentation_ratio)). Read its low end first:
 #   **below 1 means part of Redis is swapped out**, every access to those pages waits for the
 #   disk, and that is the most urgent reading of the field. Well above 1.5 on a big, busy server
 #   means RAM is lost in holes. On a nearly empty server, like this one, it mostly counts the
@@ -321,7 +321,8 @@ mon.Series(runs["healthy"][:10]).table(["t", "keys", "unexpired_keys", "used_mem
 # %% [markdown]
 # ## Watch it live
 #
-# The same dashboard can redraw itself while a workload runs in a background thread.
+# The same dashboard can redraw itself while a workload runs in a background thread (in a browser
+# kernel, which has no threads, it runs in the foreground for its `max_ticks`, then draws).
 # `mon.LiveDashboard` runs the workload on its own sandbox, samples it after each tick, and redraws
 # the figure every two seconds and at the end; **Start** and **Stop** control it. This one runs the
 # hot-set shift you will meet below, for 15 ticks, and starts itself. Press Start to run it again.
@@ -430,7 +431,7 @@ assert shift[8]["hit_ratio"] < 0.5 < runs["healthy"].column("hit_ratio").min()
 #
 # The cache warmer filled every item at once and gave each the same TTL, with no jitter. 1 s
 # later they all expire together, and the next reads all miss at once and hit the source together:
-# a [cache stampede](../docs/glossary.md#cache-stampede).
+# a [cache stampede](../docs/glossary.md#stampede).
 
 # %%
 observe(healthy.but(ttl_jitter=0.0), "stampede")
