@@ -15,34 +15,50 @@ kernel finished under the limit without an error.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
 from entropy_lab import workshop_server as ws  # noqa: E402
-from tests.notebook_runner import NOTEBOOKS  # noqa: E402
 
 
-def run_kernel(stem: str, url: str) -> tuple[float, str]:
-    """In a fresh process: Run All of notebook `stem` as the learner of `url`; (seconds, error or '')."""
-    from tests.notebook_runner import execute
+RUNNER = """
+import sys
+from tests.notebook_runner import NOTEBOOKS, execute
+stem, url = sys.argv[1:3]
+path = next(p for p in NOTEBOOKS if p.stem.startswith(stem))
+try:
+    execute(path, {"ENTROPY_LAB_REDIS_URL": url, "ENTROPY_LAB_BACKEND": "live", "ENTROPY_LAB_LEARNER": ""}, timeout=900)
+except Exception as exc:
+    print(type(exc).__name__ + ": " + str(exc).strip().splitlines()[-1][:160])
+    sys.exit(1)
+"""
 
-    path = next(p for p in NOTEBOOKS if p.stem.startswith(stem))
+
+def run_kernel(stem: str, url: str, give_up_s: float) -> tuple[float, str]:
+    """Run All of notebook `stem` as the learner of `url`, in a fresh process and kernel;
+    (seconds, error or ''). A kernel that hangs (ipykernel 7 now and then leaves a reply
+    unanswered, and nbclient's timeout does not fire) is stopped after `give_up_s`."""
+    import subprocess
+
     started = time.perf_counter()
+    runner = subprocess.Popen([sys.executable, "-c", RUNNER, stem, url], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        execute(path, {"ENTROPY_LAB_REDIS_URL": url, "ENTROPY_LAB_BACKEND": "live", "ENTROPY_LAB_LEARNER": ""},
-                timeout=900)
-    except Exception as exc:  # one failing kernel must not hide the others' times
-        return time.perf_counter() - started, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:160]}"
-    return time.perf_counter() - started, ""
+        out, _ = runner.communicate(timeout=give_up_s)
+    except subprocess.TimeoutExpired:
+        runner.kill()
+        runner.communicate()
+        return time.perf_counter() - started, f"hung: stopped after {give_up_s:.0f} s"
+    return time.perf_counter() - started, "" if runner.returncode == 0 else (out.strip() or "failed")
 
 
 def redis_cpu(admin: redis.Redis) -> tuple[float, int]:
@@ -61,15 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} before the run; "
           "kernels and the redis-server run here", flush=True)
     rows, served = [], {}
-    context = multiprocessing.get_context("spawn")
     for n in sizes:
         room = ws.start_private([f"learner{i:02d}" for i in range(1, n + 1)])
         admin = redis.Redis.from_url(room.admin_url, decode_responses=True)
         try:
             for stem in stems:
                 cpu0, commands0 = redis_cpu(admin)
-                with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
-                    results = list(pool.map(run_kernel, [stem] * n, [seat.url for seat in room.seats]))
+                with ThreadPoolExecutor(max_workers=n) as pool:  # each thread waits for its own process
+                    results = list(pool.map(lambda seat: run_kernel(stem, seat.url, 10 * args.limit), room.seats))
                 cpu1, commands1 = redis_cpu(admin)
                 times = [t for t, _ in results]
                 errors = [e for _, e in results if e]

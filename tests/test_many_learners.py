@@ -5,16 +5,15 @@ and non-default settings. First one learner runs each notebook alone (the solo r
 four kernels run at once on this 2-core machine: two learners, each with notebooks 00 and 01
 open at the same time. Every kernel must finish without an error, every foreign key and setting
 must survive, no learner may leave keys behind, and every cell whose solo output is
-deterministic (it equals the stored fake-mode output once the learner's prefix is taken out)
-must show the same output in the crowded run.
+deterministic (it equals the stored fake-mode output once the learner's prefix is taken out, and
+it does not read the wall clock) must show the same output in the crowded run.
 
 Cost: about 1-2 minutes on 2 cores (2 solo kernels, then 4 concurrent ones).
 """
 from __future__ import annotations
 
-import multiprocessing
 import re
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -29,24 +28,54 @@ FOREIGN = {"app:user:1": "alice", "entropy-lab": "not ours", "entropy-lab:00:ite
            "entropy-lab:outsider:00:item:1": "a learner without a seat here"}
 SETTINGS = {"maxmemory": "734003200", "maxmemory-policy": "volatile-lfu", "hz": "17"}
 TEXT_TYPES = ("text/plain", "text/html", "text/markdown")
+# Cells that read the wall clock on a live server (a real sleep, a TTL read back in seconds) can
+# print another value on a crowded machine with no other learner involved: not compared.
+WALL_CLOCK = ("sleep(", ".ttl(", ".pttl(", "run_commands(")
 
 
-def run_kernel(stem: str, url: str) -> tuple[str, str, float]:
-    """In a fresh process: Run All of notebook `stem` as the learner of `url`; (stem, notebook json, s)."""
+RUNNER = """
+import sys, nbformat
+from tests.notebook_runner import NOTEBOOKS, execute
+stem, url, out = sys.argv[1:4]
+path = next(p for p in NOTEBOOKS if p.stem.startswith(stem))
+env = {"ENTROPY_LAB_REDIS_URL": url, "ENTROPY_LAB_BACKEND": "live", "ENTROPY_LAB_LEARNER": ""}
+try:
+    nb = nbformat.writes(execute(path, env, timeout=300))
+except Exception as exc:
+    nb = "ERROR: " + str(exc)[-2000:]
+open(out, "w").write(nb)
+"""
+KERNEL_LIMIT_S = 240  # a Run All of 00 or 01 takes 10-50 s here even with 4 kernels on 2 cores
+HUNG: list[str] = []
+
+
+def run_kernel(stem: str, url: str, workdir: Path) -> tuple[str, str, float]:
+    """Run All of notebook `stem` as the learner of `url` in a fresh process and kernel;
+    (stem, notebook json or 'ERROR: ...', seconds).
+
+    ipykernel 7 now and then leaves a cell's reply unanswered with the kernel idle, and
+    nbclient's own timeout does not fire then (seen twice in about ten crowded runs here, never
+    alone); a run past KERNEL_LIMIT_S is stopped and run once more, and the test says so."""
+    import secrets
+    import subprocess
+    import sys
     import time
 
-    from nbclient.exceptions import CellExecutionError
-
-    from tests.notebook_runner import execute
-
-    path = next(p for p in NOTEBOOKS if p.stem.startswith(stem))
-    started = time.monotonic()
-    env = {"ENTROPY_LAB_REDIS_URL": url, "ENTROPY_LAB_BACKEND": "live", "ENTROPY_LAB_LEARNER": ""}
-    try:
-        nb = execute(path, env, timeout=600)
-    except CellExecutionError as exc:
-        return stem, f"ERROR: {str(exc)[-2000:]}", time.monotonic() - started
-    return stem, nbformat.writes(nb), time.monotonic() - started
+    for attempt in (1, 2):
+        out = str(workdir / f"{stem}-{secrets.token_hex(4)}.ipynb")
+        started = time.monotonic()
+        runner = subprocess.Popen([sys.executable, "-c", RUNNER, stem, url, out], cwd=Path(__file__).parent.parent,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            runner.wait(timeout=KERNEL_LIMIT_S)
+        except subprocess.TimeoutExpired:
+            runner.kill()  # its kernel notices its parent is gone and exits
+            runner.wait()
+            HUNG.append(f"{stem} attempt {attempt}")
+            continue
+        with open(out) as result:
+            return stem, result.read(), time.monotonic() - started
+    return stem, f"ERROR: Run All of {stem} did not finish within {KERNEL_LIMIT_S} s twice", 2 * KERNEL_LIMIT_S
 
 
 def texts(nb: nbformat.NotebookNode, learner: str) -> list[list[str]]:
@@ -76,31 +105,32 @@ def room():
     for name, value in SETTINGS.items():
         admin.config_set(name, value)
     admin.mset(FOREIGN)
-    admin.set("app:ttl", "x", ex=3600)
+    admin.set("app:ttl", "x", ex=36_000)
     yield room, admin
     room.stop()
 
 
-def run_all(jobs: list[tuple[str, str]]) -> list[tuple[str, str, float]]:
-    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(run_kernel, *zip(*jobs)))
+def run_all(jobs: list[tuple[str, str]], workdir: Path) -> list[tuple[str, str, float]]:
+    """The jobs' kernels all at once (each waits in its own thread for its own process)."""
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(lambda job: run_kernel(*job, workdir), jobs))
 
 
 @pytest.mark.redis_server
-def test_four_kernels_of_two_learners_share_one_redis(room):
+def test_four_kernels_of_two_learners_share_one_redis(room, tmp_path):
     room, admin = room
     url = {seat.learner: seat.url for seat in room.seats}
 
-    solo = {stem: nb for stem, nb, _ in run_all([(stem, url["solo"]) for stem in STEMS])}
+    solo = {stem: nb for stem, nb, _ in run_all([(stem, url["solo"]) for stem in STEMS], tmp_path)}
     for stem, nb in solo.items():
         assert not nb.startswith("ERROR"), f"solo run of {stem} failed: {nb}"
 
-    crowd = run_all([(stem, url[learner]) for learner in ("ada", "bob") for stem in STEMS])
+    crowd = run_all([(stem, url[learner]) for learner in ("ada", "bob") for stem in STEMS], tmp_path)
     errors = [f"{stem}: {nb}" for stem, nb, _ in crowd if nb.startswith("ERROR")]
     assert not errors, errors
 
     assert admin.mget(list(FOREIGN)) == list(FOREIGN.values())
-    assert admin.ttl("app:ttl") > 3000
+    assert admin.ttl("app:ttl") > 30_000
     assert {name: admin.config_get(name)[name] for name in SETTINGS} == SETTINGS
     leftovers = [k for k in admin.scan_iter(match="entropy-lab:*") if k not in FOREIGN]
     assert leftovers == [], f"kernels left keys behind: {leftovers[:5]}"
@@ -112,11 +142,14 @@ def test_four_kernels_of_two_learners_share_one_redis(room):
         mine = texts(nbformat.reads(text, as_version=4), learner)
         assert len(mine) == len(reference) == len(stored)
         assert not any("permission" in line.lower() for cell in mine for line in cell)
-        stable = [i for i, (ref, fake) in enumerate(zip(reference, stored)) if ref and ref == fake]
+        sources = [c.source for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code"]
+        stable = [i for i, (ref, fake) in enumerate(zip(reference, stored))
+                  if ref and ref == fake and not any(mark in sources[i] for mark in WALL_CLOCK)]
         for i in stable:
-            assert mine[i] == reference[i], f"{stem} cell {i} for {learner}: {mine[i]} != solo {reference[i]}"
+            assert mine[i] == reference[i], (f"{stem} code cell {i} ({sources[i][:80]!r}) for {learner}: "
+                                             f"{mine[i]} != solo {reference[i]}")
         compared[stem] = len(stable)
     print(f"cells compared with the solo run: {compared}; kernel seconds: "
-          f"{[(stem, round(seconds)) for stem, _, seconds in crowd]}")
+          f"{[(stem, round(seconds)) for stem, _, seconds in crowd]}; stopped and rerun: {HUNG or 'none'}")
     # deterministic cells exist and were compared (00 prints its keys, 01 its TTL replies)
     assert all(count >= 3 for count in compared.values()), compared
