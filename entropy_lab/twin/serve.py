@@ -51,7 +51,7 @@ PUSH_KINDS = frozenset({b"message", b"pmessage", b"smessage", b"subscribe", b"un
                         b"psubscribe", b"punsubscribe", b"ssubscribe", b"sunsubscribe"})
 
 _KNOWN = frozenset([name.split(" ")[0] for name in list(SUPPORTED_COMMANDS) + list(TWIN_COMMANDS)]
-                   + ["debug", "quit"])
+                   + ["debug", "quit", "evalsha"])
 LLONG_MAX = 2**63 - 1
 LLONG_MIN = -(2**63)
 # fakeredis texts that Redis 7.0 words differently (command name filled in where needed)
@@ -1027,6 +1027,17 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 self._error("ERR DEBUG is not allowed inside MULTI on the Entropy Lab twin")
                 return
             self._own_command("debug", lambda: self.fake.debug(fields[1:]))
+            return
+        if name == b"evalsha" and "evalsha" not in SUPPORTED_COMMANDS:  # fakeredis without lupa
+            if len(fields) < 3:
+                self._error("ERR wrong number of arguments for 'evalsha' command", rejected="evalsha")
+            elif self.fake._queueing:
+                self.fake._transaction_failed = True
+                self._error("ERR EVALSHA is not allowed inside MULTI on the Entropy Lab twin (no Lua)")
+            else:
+                def noscript() -> Any:
+                    raise SimpleError("NOSCRIPT No matching script. Please use EVAL.")
+                self._own_command("evalsha", noscript)  # without Lua no script can exist
             return
         if decoded in _CONTAINERS and len(fields) == 1 and decoded + " help" in SUPPORTED_COMMANDS:
             self._error(f"ERR wrong number of arguments for '{decoded}' command", rejected=decoded)
