@@ -257,13 +257,6 @@ def load(path: str | Path, format: str = "auto", sample_rate: float = 1.0, defau
                        sample_rate, lines, len(ids) + (len(dropped) if dropped is not None else 0))
 
 
-def key_ids(keys: Iterable[str | bytes]) -> tuple[np.ndarray, list[str | bytes]]:
-    """Map string keys to int ids in order of first appearance: (ids, id -> key)."""
-    ids: dict = {}
-    out = np.fromiter((ids.setdefault(k, len(ids)) for k in keys), dtype=np.int64)
-    return out.astype(np.int32), list(ids)
-
-
 def write_monitor(path: str | Path, trace: Trace, rate: float = 10_000.0, start: float = 1_700_000_000.0,
                   value_size: int = 100) -> None:
     """Write `trace` as MONITOR output (for tests and demos): reads are GETs, writes SETs."""

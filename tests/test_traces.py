@@ -4,7 +4,7 @@ import pytest
 
 from entropy_lab import workloads
 from entropy_lab.errors import LabError
-from entropy_lab.traces import detect_format, key_ids, load, requests, write_monitor
+from entropy_lab.traces import detect_format, load, requests, write_monitor
 
 MONITOR = '''OK
 1700000000.000100 [0 127.0.0.1:50000] "GET" "user:1"
@@ -101,8 +101,3 @@ def test_bad_arguments_get_one_sentence(tmp_path):
             load(path, sample_rate=bad)
     with pytest.raises(LabError, match="unknown trace format"):
         load(path, format="pcap")
-
-
-def test_string_keys_map_to_ids_in_order_of_first_appearance():
-    ids, names = key_ids(["b", "a", "b", "c"])
-    assert ids.tolist() == [0, 1, 0, 2] and names == ["b", "a", "c"]

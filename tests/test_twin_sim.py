@@ -93,7 +93,7 @@ def test_timestamps_drive_the_clock():
 
 @pytest.mark.parametrize("call, words", [
     (lambda: simulate([], max_keys=10), "empty"),
-    (lambda: simulate(["a", "b", "a"], max_keys=10), "whole numbers"),
+    (lambda: simulate([["a"], ["b"]], max_keys=10), "whole numbers"),
     (lambda: simulate([0.5, 1.5], max_keys=10), "whole numbers"),
     (lambda: simulate([3, -1], max_keys=10), "0 or more"),
     (lambda: miss_ratio_curve([1, 2, 3, 1], ["2xb"]), "not a cache size"),
@@ -104,3 +104,16 @@ def test_bad_traces_and_sizes_raise_one_sentence(call, words):
         call()
     message = str(info.value)
     assert words in message and "\n" not in message and message.endswith(".")
+
+
+def test_string_keys_replay_like_their_ids():
+    """Key names map to ids in order of first appearance: the same run as the ids themselves."""
+    trace = workloads.zipf(5_000, 500, seed=3)
+    names = [f"user:{k}" for k in trace.keys.tolist()]
+    by_name = simulate(names, max_keys=100)
+    first_seen: dict = {}
+    ids = [first_seen.setdefault(k, len(first_seen)) for k in trace.keys.tolist()]
+    by_id = simulate(ids, max_keys=100)
+    assert (by_name.hits, by_name.misses, by_name.evictions) == (by_id.hits, by_id.misses, by_id.evictions)
+    assert simulate([b"a", b"b", b"a"], max_keys=10).hits == 1
+    assert miss_ratio_curve(names, [50, 200]).miss_ratios[0] > miss_ratio_curve(names, [50, 200]).miss_ratios[1]

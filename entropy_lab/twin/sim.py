@@ -77,8 +77,18 @@ class MissRatioCurve:
 
 def _as_arrays(trace: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     if hasattr(trace, "keys") and not isinstance(trace, dict):
-        return np.asarray(trace.keys), getattr(trace, "writes", None), getattr(trace, "ttls", None)
-    return np.asarray(trace), None, None
+        return _key_ids(np.asarray(trace.keys)), getattr(trace, "writes", None), getattr(trace, "ttls", None)
+    return _key_ids(np.asarray(trace)), None, None
+
+
+def _key_ids(keys: np.ndarray) -> np.ndarray:
+    """Key names (str or bytes) become ids 0, 1, 2, ... in order of first appearance; ids pass."""
+    if keys.ndim != 1 or keys.dtype.kind not in "USO" or not len(keys):
+        return keys
+    if keys.dtype.kind == "O" and not all(isinstance(k, (str, bytes)) for k in keys.tolist()):
+        return keys
+    ids: dict = {}
+    return np.fromiter((ids.setdefault(k, len(ids)) for k in keys.tolist()), dtype=np.int64, count=len(keys))
 
 
 def _times(n: int, rate: float | None, timestamps: Any, start: float) -> np.ndarray:
@@ -98,8 +108,8 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
              timestamps: Sequence[float] | np.ndarray | None = None, value_size: int | np.ndarray = 100,
              key_length: int = 10, lfu_log_factor: int = 10, lfu_decay_time: int = 1, hz: int = 10,
              seed: int = 0, windows: int = 100, start: float = 0.0, clients: int = 1) -> SimResult:
-    """Replay `trace` (a workloads.Trace or an array of key ids) under `policy` with a memory
-    limit (`maxmemory`, bytes or "2mb") or a key-count limit (`max_keys`)."""
+    """Replay `trace` (a workloads.Trace, an array of key ids, or a list of key names) under `policy`
+    with a memory limit (`maxmemory`, bytes or "2mb") or a key-count limit (`max_keys`)."""
     if (maxmemory is None) == (max_keys is None):
         raise LabError("simulate needs exactly one limit: maxmemory=... (bytes or '2mb') or max_keys=...")
     try:
@@ -117,8 +127,8 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
         kind = {"U": "text", "S": "bytes", "f": "decimals", "b": "booleans", "O": "objects"}.get(
             keys.dtype.kind, keys.dtype.name)
         first = keys.flat[0].item() if hasattr(keys.flat[0], "item") else keys.flat[0]
-        raise LabError("simulate needs key ids as whole numbers 0, 1, 2, ... (a workloads.Trace or a "
-                       f"list of ints), not {kind} such as {first!r}.")
+        raise LabError("simulate needs key names or key ids as whole numbers 0, 1, 2, ... (a workloads.Trace, "
+                       f"a list of ints or of strings), not {kind} such as {first!r}.")
     if int(keys.min()) < 0:
         raise LabError(f"simulate needs key ids of 0 or more, not {int(keys.min())}.")
     t = _times(n, rate, timestamps, start)
