@@ -42,7 +42,9 @@
 # | Redis `GET` and `SET` | Helpful | Each is explained where it is used |
 # | The cache-aside pattern | Helpful | Built from scratch below |
 #
-# **Time to learn:** 20 minutes. No server to install: the lab runs on an embedded fake Redis.
+# **Time to learn:** 45 minutes (estimated by `tools/learning_time.py` from the words to read, the
+# code cells to run and the exercises). No server to install: the lab runs on an embedded fake
+# Redis.
 
 # %% [markdown]
 # ## Set up
@@ -296,6 +298,18 @@ if check_stale_key_share(stale_key_share):
 # | Adding a cache node reshuffles everything | not shown here (one server) | Consistent hashing, Redis Cluster | 04 Sharding |
 # | Disorder nobody sees | a 100% hit ratio over mostly stale reads | INFO, interval metrics, alerts | 05 Monitoring |
 # | You cannot have it all | not shown here | An entropy budget | 06 Entropy budget |
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Three questions on what this notebook measured. Pick an answer and press **Check**: a
+# wrong answer asks you to try again (the second wrong try shows the answer), a right one says
+# why it is right. Where widgets do not render, the questions read as text below; their
+# answers are in `workshop/quizzes.json`.
+
+# %%
+from entropy_lab import quiz
+quiz.show("00")
 
 # %% [markdown]
 # ## Summary
