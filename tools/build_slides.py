@@ -68,6 +68,7 @@ REVEAL_DIR = "reveal.js"  # folder inside OUT; decks use it as reveal_url_prefix
 FIGURES: dict[str, int] = {
     "01": 2,  # the stampede: the TTL's side effect, one spike you can point at
     "03": 3,  # policies against cache size on the Zipf trace (the first figures are deep dives)
+    "05": 2,  # the eviction storm: the six-panel dashboard (0) is unreadable at slide size
 }
 
 # The reveal template without its CDN scripts (jQuery, require.js, mermaid, MathJax, widgets):
@@ -108,12 +109,12 @@ Reveal.initialize({
 CSS = """
 .reveal { font-size: 30px; }
 .reveal h1 { font-size: 2.0em; }
-.reveal h1, .reveal h2 { text-transform: none; }
+.reveal .slides h1, .reveal .slides h2 { text-transform: none; }
 .reveal h2 { font-size: 1.4em; }
 .reveal .jp-RenderedHTMLCommon, .reveal .jp-RenderedMarkdown { font-size: 30px; line-height: 1.35; }
 .reveal .jp-RenderedHTMLCommon table { font-size: 22px; margin: 0 auto; }
 .reveal .jp-RenderedHTMLCommon td, .reveal .jp-RenderedHTMLCommon th { padding: 0.3em 0.5em; }
-.reveal img.deck-figure { max-height: 540px; max-width: 100%; margin: 0 auto; display: block; }
+.reveal img.deck-figure { width: 100%; height: auto; max-height: 470px; object-fit: contain; margin: 0 auto; display: block; }
 .reveal .caption { font-size: 24px; color: #444; margin: 0 0 0.3em 0; }
 .reveal .source { font-size: 20px; color: #666; }
 .reveal .answer { background: #eef6ee; padding: 0.4em 0.6em; border-left: 6px solid #2e7d32; }
@@ -276,7 +277,7 @@ def question_cells(notebook: Notebook, quizzes: dict | None) -> list:
         lines = [f"## The question to ask the room\n\n**{plain_links(quiz['question'])}**\n"]
         lines += [f"{chr(65 + i)}. {plain_links(str(option))}  " for i, option in enumerate(options)]
         lines.append('\n<p class="source">From the notebook\'s check for understanding '
-                     '(workshop/quizzes.json). Next key: the answer.</p>')
+                     '(workshop/quizzes.json). Press → to reveal the answer.</p>')
         reveal = (f'<div class="answer">\n\n**Answer: {html.escape(answer_text)}**\n\n'
                   f"{plain_links(quiz.get('explanation', ''))}\n\n</div>")
         return [md("\n".join(lines)), md(reveal, "fragment")]
