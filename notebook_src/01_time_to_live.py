@@ -36,7 +36,9 @@
 # | Redis `GET`, `SET`, `DEL` | Helpful | Each expiry command is explained where it is used |
 # | Logarithms and probability | Helpful | Only for the XFetch formula |
 #
-# **Time to learn:** 40 minutes. No server to install: the lab runs on an embedded fake Redis.
+# **Time to learn:** 105 minutes (estimated by `tools/learning_time.py` from the words to read, the
+# code cells to run and the exercises). No server to install: the lab runs on an embedded fake
+# Redis.
 
 # %% [markdown]
 # ## Set up
@@ -697,6 +699,18 @@ print(f"peak: no defence {none.peak}, lock {lock.peak}, jitter {jitter.peak}, ji
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert both.peak < jitter.peak < xfetch.peak < lock.peak < none.peak and lock.peak > 0.6 * none.peak
 assert background.hit_ratio == max(x.hit_ratio for x in runs) and jitter.max_wait == xfetch.max_wait == 0
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Four questions on what this notebook measured. Pick an answer and press **Check**: a
+# wrong answer asks you to try again (the second wrong try shows the answer), a right one says
+# why it is right. Where widgets do not render, the questions read as text below; their
+# answers are in `workshop/quizzes.json`.
+
+# %%
+from entropy_lab import quiz
+quiz.show("01")
 
 # %% [markdown]
 # ## Summary
