@@ -110,8 +110,9 @@ def site(request):
         server.shutdown()
         server.server_close()
         say(request.config, f"slides test: {time.monotonic() - started:.1f} s; screenshots in {shots}")
-        if not os.environ.get("ENTROPY_LAB_SLIDE_SHOTS"):
-            shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)  # the screenshots stay (in work/ unless the variable is set)
+        if os.environ.get("ENTROPY_LAB_SLIDE_SHOTS"):
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def open_deck(site, name: str):
