@@ -38,7 +38,9 @@
 # | Redis `DEL`, `PUBLISH`, `SUBSCRIBE` | Helpful | Each is explained where it is used |
 # | Python threads | Helpful | The subscribers run on threads; the lab starts and stops them for you |
 #
-# **Time to learn:** 45 minutes. No server to install: the lab runs on an embedded fake Redis.
+# **Time to learn:** 115 minutes (estimated by `tools/learning_time.py` from the words to read, the
+# code cells to run and the exercises). No server to install: the lab runs on an embedded fake
+# Redis.
 
 # %% [markdown]
 # ## Set up
@@ -935,6 +937,18 @@ assert min(o.stale_reads for o in outcomes.values()) > 0  # no row is zero
 # only a faster delivery shrinks the second. In practice you combine them: versioned writes for the
 # race, a durable log (or a full L1 flush on reconnect) for lost messages, and a TTL as the last
 # line of defence.
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Four questions on what this notebook measured. Pick an answer and press **Check**: a
+# wrong answer asks you to try again (the second wrong try shows the answer), a right one says
+# why it is right. Where widgets do not render, the questions read as text below; their
+# answers are in `workshop/quizzes.json`.
+
+# %%
+from entropy_lab import quiz
+quiz.show("02")
 
 # %% [markdown]
 # ## Summary
