@@ -5,8 +5,9 @@ and the whole series runnable in the browser (JupyterLite).
 
 Writes one folder any static host can serve: `index.html` (what the course is, the ways to run
 it, the contents), one page per notebook with previous/next navigation and a "run it in your
-browser" link, the docs the notebooks link to (glossary, errata, the twin), and `play/`, the
-JupyterLite lab (tools/lite_build.py) with the learner copies and the solutions. Built with nbconvert, Jupyter's own converter,
+browser" link, the docs the notebooks link to (glossary, errata, the twin), `slides/` (one deck per
+notebook and the errata handout, tools/build_slides.py), and `play/`, the JupyterLite lab
+(tools/lite_build.py) with the learner copies and the solutions. Built with nbconvert, Jupyter's own converter,
 because the stored outputs ARE the book (nothing is re-executed; a Jupyter Book or MyST build
 would add a second toolchain for the same pages). Every figure gets alt text: the cell's `alt`
 metadata when the notebook source sets one, else the first sentence of the prose before it.
@@ -172,7 +173,7 @@ before-the-workshop page and the learner copies.</li>
 </ul>
 <h2>Contents</h2>
 <table><thead><tr><th>#</th><th>Notebook</th><th>You will</th></tr></thead><tbody>{rows}</tbody></table>
-<h2>Reference</h2><ul>{docs}</ul>
+<h2>Reference</h2><ul>{docs}<li><a href="slides/index.html">Slides</a>: a short deck per notebook and the errata handout, for instructors.</li></ul>
 """
     return wrap(body, "Entropy Lab")
 
@@ -189,6 +190,8 @@ def build(out: Path, lite: bool = True) -> dict[str, int]:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    from tools.build_slides import build as build_slides
+    build_slides(out / "slides")
     notebooks = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     read = [nbformat.read(p, as_version=4) for p in notebooks]
     pages = [(page_name(p), title_of(nb, p.stem)) for p, nb in zip(notebooks, read)]
