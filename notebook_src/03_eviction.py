@@ -35,11 +35,12 @@
 # | Redis `SET`, `GET`, TTLs | Necessary | [01 Time-to-live](01_time_to_live.ipynb) covers TTLs |
 # | Pipelining (many commands, one round trip) | Helpful | Explained where it is used |
 #
-# **Time to learn:** 30 minutes, plus 20 for the optional deep dives (sections whose heading
-# starts with "Optional deep dive": skip them on a first pass; nothing later needs them). No
-# server to install: the lab runs on an embedded twin of Redis 7. With
-# `ENTROPY_LAB_BACKEND=server` (or a live URL) the sandboxes below run on a real private
-# `redis-server`; your own server is never reconfigured.
+# **Time to learn:** 80 minutes, 105 with the optional deep dives (sections whose heading starts
+# with "Optional deep dive": skip them on a first pass; nothing later needs them; estimated by
+# `tools/learning_time.py` from the words to read, the code cells to run and the exercises). No
+# server to install: the lab runs on an embedded twin of Redis 7. With `ENTROPY_LAB_BACKEND=server`
+# (or a live URL) the sandboxes below run on a real private `redis-server`; your own server is never
+# reconfigured.
 
 # %% [markdown]
 # ## Set up
@@ -748,6 +749,18 @@ assert order == ["rate:ip1", "session:bob", "page:home"]
 # | [RSS](../docs/glossary.md#rss) (resident set size: the memory the operating system has given the process) is higher than `used_memory`, by fragmentation and the process's own code | Models `used_memory` only |
 #
 # The `lru_survival` experiment uses `TOUCH` (not `GET`) for the first of these reasons.
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Four questions on what this notebook measured. Pick an answer and press **Check**: a
+# wrong answer asks you to try again (the second wrong try shows the answer), a right one says
+# why it is right. Where widgets do not render, the questions read as text below; their
+# answers are in `workshop/quizzes.json`.
+
+# %%
+from entropy_lab import quiz
+quiz.show("03")
 
 # %% [markdown]
 # ## Summary
