@@ -41,7 +41,8 @@
 # | Redis `GET`, `SET`, `MGET` | Helpful | Each is explained where it is used |
 # | A `redis-server` binary | Optional | For the real cluster; without one the same steps run on a simulated cluster |
 #
-# **Time to learn:** 35 minutes.
+# **Time to learn:** 105 minutes, 110 with the optional deep dives (estimated by
+# `tools/learning_time.py` from the words to read, the code cells to run and the exercises).
 
 # %% [markdown]
 # ## Set up
@@ -685,6 +686,18 @@ assert hot > 1.2 > sharding.max_over_mean(load_plain.values()) and busiest_maste
 rc.close()
 cluster.stop()
 cluster.running
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Four questions on what this notebook measured. Pick an answer and press **Check**: a
+# wrong answer asks you to try again (the second wrong try shows the answer), a right one says
+# why it is right. Where widgets do not render, the questions read as text below; their
+# answers are in `workshop/quizzes.json`.
+
+# %%
+from entropy_lab import quiz
+quiz.show("04")
 
 # %% [markdown]
 # ## Summary
