@@ -36,8 +36,9 @@
 # | [03 Eviction](03_eviction.ipynb) | Helpful | `maxmemory` and policies |
 # | The cache-aside pattern | Necessary | Built in [00](00_watch_a_cache_decay.ipynb) |
 #
-# **Time to learn:** 45 minutes. No server to install: the lab runs on an embedded fake Redis, the
-# lab's [twin](../docs/glossary.md#the-twin) of Redis 7.0.
+# **Time to learn:** 110 minutes (estimated by `tools/learning_time.py` from the words to read, the
+# code cells to run and the exercises). No server to install: the lab runs on an embedded fake
+# Redis, the lab's [twin](../docs/glossary.md#the-twin) of Redis 7.0.
 
 # %% [markdown]
 # ## Set up
@@ -738,7 +739,20 @@ assert 0 <= ks_healthy.ttls_s.min() and ks_healthy.ttls_s.max() <= 1.0 * 1.5
 # %% [markdown]
 # On a real server with millions of keys, sample a few thousand, not all: the shares converge fast,
 # and a `SCAN` that runs for minutes is its own load.
+
+# %% [markdown]
+# ## Check your understanding
 #
+# Four questions on what this notebook measured. Pick an answer and press **Check**: a
+# wrong answer asks you to try again (the second wrong try shows the answer), a right one says
+# why it is right. Where widgets do not render, the questions read as text below; their
+# answers are in `workshop/quizzes.json`.
+
+# %%
+from entropy_lab import quiz
+quiz.show("05")
+
+# %% [markdown]
 # ## Summary
 #
 # | Symptom on the dashboard | Entropy behind it | Defence | Knob | Cost |
