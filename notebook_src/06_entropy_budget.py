@@ -41,7 +41,8 @@
 # | [04](04_shard_without_reshuffling.ipynb) consistent hashing | Helpful | the shard knobs |
 # | [05](05_monitoring.ipynb) hit ratio over an interval | Helpful | how we read the timeline |
 #
-# **Time to learn:** 45 minutes. No server to install.
+# **Time to learn:** 90 minutes (estimated by `tools/learning_time.py` from the words to read, the
+# code cells to run and the exercises). No server to install.
 
 # %% [markdown]
 # ## Set up
@@ -636,6 +637,18 @@ assert sum(1 for _ in ns.scan()) == 0
 # | The same record cached under two keys | one copy, other keys as pointers | key schema | one more `GET` per lookup | 06 (this one) |
 # | Disorder nobody sees | interval metrics, alert rules | sampling interval, thresholds | a sampler, alert tuning | [05](05_monitoring.ipynb) |
 # | You cannot have it all | an entropy budget: an SLO and the least energy that meets it | every knob above | the energy you choose to spend | 06 (this one) |
+
+# %% [markdown]
+# ## Check your understanding
+#
+# Four questions on what this notebook measured. Pick an answer and press **Check**: a
+# wrong answer asks you to try again (the second wrong try shows the answer), a right one says
+# why it is right. Where widgets do not render, the questions read as text below; their
+# answers are in `workshop/quizzes.json`.
+
+# %%
+from entropy_lab import quiz
+quiz.show("06")
 
 # %% [markdown]
 # ## Summary
