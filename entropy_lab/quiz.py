@@ -25,9 +25,13 @@ import ipywidgets as widgets
 from IPython.display import display
 
 _HERE = Path(__file__).resolve().parent
+# The repository's file (editable installs, Binder, CI); then relative to the kernel's folder, for
+# an installed wheel, which does not carry it: a JupyterLite drive with quizzes.json at its root.
 CANDIDATES = (_HERE.parent / "workshop" / "quizzes.json",
               Path("workshop") / "quizzes.json",
-              Path("..") / "workshop" / "quizzes.json")
+              Path("..") / "workshop" / "quizzes.json",
+              Path("quizzes.json"),
+              Path("..") / "quizzes.json")
 LETTERS = "abcdefgh"
 TRIES_BEFORE_REVEAL = 2
 WHERE_ANSWERS = ("Answers: run this cell in JupyterLab to check yours, "
