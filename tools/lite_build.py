@@ -160,7 +160,10 @@ def pyodide_folder(out: Path) -> dict:
 
 
 def contents(folder: Path) -> None:
-    """learner/ (exercises open) and solutions/ (worked, with outputs)."""
+    """learner/ (exercises open), solutions/ (worked, with outputs), and quizzes.json at the root
+    (entropy_lab.quiz looks beside the notebooks' folder: an installed wheel does not carry it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "workshop" / "quizzes.json", folder / "quizzes.json")
     for source, name in ((ROOT / "workshop" / "learner", "learner"), (ROOT / "notebooks", "solutions")):
         target = folder / name
         target.mkdir(parents=True, exist_ok=True)
