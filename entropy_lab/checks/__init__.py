@@ -5,8 +5,11 @@ available here as `entropy_lab.checks.check_*` (imported on first use).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+import signal
+import threading
 from dataclasses import dataclass
 
 
@@ -35,6 +38,31 @@ def verdict(passed: bool, message: str, hint: str | None = None) -> Verdict:
     return Verdict(bool(passed), message, None if passed else hint)
 
 
+class TooSlow(TimeoutError):
+    """The learner's code did not finish within a check's time limit (an endless loop, usually)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Interrupt the learner's code with TooSlow after `seconds` (main thread on Unix; no limit
+    elsewhere, e.g. in a browser kernel, which has no signals)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise TooSlow(f"no answer within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _lesson_modules() -> list[str]:
     return sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name.startswith("lesson"))
 
@@ -50,4 +78,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Verdict", "verdict"]
+__all__ = ["TooSlow", "Verdict", "time_limit", "verdict"]

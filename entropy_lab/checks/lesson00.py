@@ -9,18 +9,15 @@ in the source of truth that were never cached.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import random
-import signal
-import threading
 from dataclasses import dataclass
 
 from .. import backends
 from ..namespaces import namespace
 from ..truth import Record, SourceOfTruth, encode
-from . import Verdict, verdict
+from . import Verdict, time_limit, verdict
 
 TIME_LIMIT_S = 5.0
 JSON_OVERHEAD = len(encode(Record("k", "", 1, 0.0)))  # bytes a cached copy adds to its payload
@@ -142,24 +139,6 @@ _HINTS = {
 }
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Interrupt the learner's code after `seconds` (main thread on Unix; no limit elsewhere)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise TimeoutError(f"no answer within {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _spy_on_keys(client, log: list) -> None:
@@ -254,7 +233,7 @@ def check_stale_key_share(fn, seed: int | None = None) -> Verdict:
     for fixture in fixtures:
         _spy_on_keys(fixture.client, used_keys)
         try:
-            with _time_limit(TIME_LIMIT_S):
+            with time_limit(TIME_LIMIT_S):
                 answers.append(fn(fixture.client, fixture.ns, fixture.truth))
         except Exception as exc:  # the learner's code: report, do not crash
             return _raised(exc, fixture)

@@ -5,19 +5,16 @@ server and never switch the lab's clock (a live notebook keeps its real clock).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import random
-import signal
-import threading
 from functools import lru_cache
 from statistics import fmean
 
 from .. import ttl
 from ..namespaces import namespace
 from ..twin import TwinServer, fake_client
-from . import Verdict, verdict
+from . import TooSlow, Verdict, time_limit, verdict
 
 # Exercise (a): a bigger catalogue than the notebook's (250 items, not 100), prices changing every
 # ~1,200 s (not 1,000). Its band of good TTLs is NOT the notebook's 10-15 s: the learner has to sweep.
@@ -38,28 +35,7 @@ def _private_client():
     return fake_client(TwinServer())
 
 
-class _TooSlow(Exception):
-    pass
 
-
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Interrupt the learner's code after `seconds` (main thread on Unix; no limit elsewhere)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise _TooSlow()
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # ---- exercise (a): choose a TTL ------------------------------------------------------------------
@@ -149,11 +125,11 @@ def check_jitter(fn) -> Verdict:
     extra_base += 0.05 if extra_base in JITTER_BASES else 0.0
     bases = (*JITTER_BASES, extra_base)
     try:
-        with _time_limit(10):
+        with time_limit(10):
             draws = {base: _draw(fn, base, 7) for base in JITTER_BASES}
             draws[extra_base] = _draw(fn, extra_base, extra_seed)
             again = _draw(fn, 15.0, 7)
-    except _TooSlow:
+    except TooSlow:
         return verdict(False, "your function did not return within 10 s (400 calls per base): a loop never ends.",
                        "one call should draw one random number and return base times a factor.")
     except Exception as exc:  # the learner's code: report, do not crash
@@ -224,10 +200,10 @@ def check_jitter(fn) -> Verdict:
     client = _private_client()
     ns = namespace(client, "check01")
     try:
-        with _time_limit(20):
+        with time_limit(20):
             peak = ttl.run_stampede(client, ns, ttl.STAMPEDE, name="your jitter", ttl_fn=fn).peak
             second = ttl.run_stampede(client, ns, SECOND_STAMPEDE, name="your jitter", ttl_fn=fn).peak
-    except _TooSlow:
+    except TooSlow:
         return verdict(False, "the stampede with your function did not finish within 20 s.",
                        "one call should draw one random number and return base times a factor.")
     except Exception as exc:  # the learner's code: report, do not crash

@@ -6,44 +6,20 @@ random message order), so an answer tuned to the example fails. Pass `seed=` to 
 """
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import random
 import secrets
-import signal
-import threading
 
 from .. import backends
 from ..invalidation import apply_message, encode_copy, encode_tombstone, is_tombstone, version_of, versioned_fill
 from ..truth import Record
-from . import Verdict, verdict
+from . import TooSlow, Verdict, time_limit, verdict
 
 P = "entropy-lab:check02:"
 TIME_LIMIT_S = 5.0
 
 
-class _TooSlow(Exception):
-    pass
 
-
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Interrupt the learner's code after `seconds` (main thread on Unix; no limit elsewhere)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise _TooSlow()
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _seed(seed: int | None) -> int:
@@ -108,7 +84,7 @@ def _handles_one_colon_keys(handler, fetch) -> bool:
     """Probe: does the handler apply invalidate:<key> when the key has exactly one colon (the article's case)?"""
     probe = {"news:1": "x", "news:2": "y"}
     try:
-        with _time_limit(TIME_LIMIT_S):
+        with time_limit(TIME_LIMIT_S):
             handler(probe, "invalidate:news:1", fetch)
     except Exception:  # the learner's code; this probe only picks a hint
         return False
@@ -119,7 +95,7 @@ def _only_direct_children(handler, text: str, target: str, fetch) -> bool:
     """Probe: does the handler drop a key right under the prefix but keep one a level deeper?"""
     probe = {target + "p1": "x", target + "p2:deep": "y"}
     try:
-        with _time_limit(TIME_LIMIT_S):
+        with time_limit(TIME_LIMIT_S):
             handler(probe, text, fetch)
     except Exception:  # the learner's code; this probe only picks a hint
         return False
@@ -199,9 +175,9 @@ def _play(handler, l1: dict, shared: dict, script: list[str]) -> tuple[int, str,
         before = dict(mine)
         apply_message(expected, text, shared.get)
         try:
-            with _time_limit(TIME_LIMIT_S):
+            with time_limit(TIME_LIMIT_S):
                 handler(mine, text, shared.get)
-        except _TooSlow:
+        except TooSlow:
             return step, text, (f"your handler did not finish within {TIME_LIMIT_S:.0f} s: a loop that never ends? "
                                 "Build the list of keys to drop first, then drop them.")
         except ValueError as exc:
@@ -354,7 +330,7 @@ def _always_sets(fill, client, key) -> bool:
     """Does `fill` store v1 over a cached copy v8 (same number of digits, no tombstone)?"""
     client.set(key, _copy(8))
     try:
-        with _time_limit(TIME_LIMIT_S):
+        with time_limit(TIME_LIMIT_S):
             fill(client, key, _copy(1))
     except Exception:  # the learner's code; this probe only picks a hint
         return False
@@ -388,13 +364,13 @@ def _fill_hint(before: str | None, version: int, stored: bool, always_sets: bool
 
 
 def _run_fill(fill, client, key, copy):
-    with _time_limit(TIME_LIMIT_S):
+    with time_limit(TIME_LIMIT_S):
         return fill(client, key, copy)
 
 
 def _raised(exc: Exception, where: str) -> Verdict:
     text = str(exc).lower()
-    if isinstance(exc, _TooSlow):
+    if isinstance(exc, TooSlow):
         return verdict(False, f"your fill did not finish within {TIME_LIMIT_S:.0f} s {where}: a loop that never ends?",
                        "return False (after pipe.unwatch()) when you refuse; retry only after a WatchError.")
     if type(exc).__name__ == "WatchError":

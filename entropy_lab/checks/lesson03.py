@@ -1,17 +1,14 @@
 """Self-checks for notebook 03 (bounded memory and eviction policies)."""
 from __future__ import annotations
 
-import contextlib
 import difflib
 import functools
 import math
 import numbers
 import random
-import signal
-import threading
 
 from .. import eviction as ev
-from . import Verdict, verdict
+from . import TooSlow, Verdict, time_limit, verdict
 
 # ---- the sizing exercise: the smallest cache that reaches a target on the `news` trace -----------
 
@@ -95,28 +92,7 @@ def check_policy_and_size(choice) -> Verdict:
 
 # ---- the prediction exercise: volatile-ttl's order, as a function ---------------------------------
 
-class _TooSlow(Exception):
-    pass
 
-
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Interrupt the learner's code after `seconds` (main thread on Unix; no limit elsewhere)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise _TooSlow()
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @functools.lru_cache(maxsize=64)
@@ -193,9 +169,9 @@ def check_eviction_prediction(predict, seed: int | None = None) -> Verdict:
                 (shown, shown_n - 1, "the table")]
     for keys, n, where in fixtures:
         try:
-            with _time_limit(5):
+            with time_limit(5):
                 got = predict(list(keys), n)
-        except _TooSlow:
+        except TooSlow:
             return verdict(False, "your function did not finish within 5 s: a loop probably never ends.",
                            "sort the keys that have a TTL by ttl_s and take the first n.")
         except Exception as exc:  # the learner's code: report, do not crash

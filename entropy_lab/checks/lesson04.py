@@ -1,15 +1,12 @@
 """Self-checks for notebook 04 (consistent hashing and sharding)."""
 from __future__ import annotations
 
-import contextlib
 import numbers
 import random
-import signal
-import threading
 from collections import Counter
 
 from ..sharding import MASK64, jump_hash, ring_busiest
-from . import Verdict, verdict
+from . import TooSlow, Verdict, time_limit, verdict
 
 
 
@@ -18,28 +15,7 @@ def _keys(n: int = 2000, seed: int = 2014) -> list[int]:
     return [rng.getrandbits(64) for _ in range(n)]
 
 
-class _TooSlow(Exception):
-    pass
 
-
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Interrupt the learner's code after `seconds` (main thread on Unix; no limit elsewhere)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise _TooSlow()
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 FIXED_KEYS = 500
@@ -170,9 +146,9 @@ def check_jump_hash(fn) -> Verdict:
 def _run(fn, keys: list[int], counts: list[int], seconds: float):
     """fn on every key and bucket count: ({count: buckets}, None), or (None, a failing verdict)."""
     try:
-        with _time_limit(seconds):
+        with time_limit(seconds):
             return {n: [fn(k, n) for k in keys] for n in counts}, None
-    except _TooSlow:
+    except TooSlow:
         return None, verdict(False, f"your function did not finish within {seconds:.0f} s: its loop probably "
                                     "never ends (or jumps backwards).",
                              "keep key to 64 bits after every step (key = (key * 2862933555777941757 + 1) "

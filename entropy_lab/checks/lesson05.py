@@ -1,17 +1,14 @@
 """Self-checks for notebook 05 (monitoring: seeing entropy early)."""
 from __future__ import annotations
 
-import contextlib
 import math
 import random
-import signal
-import threading
 from functools import lru_cache
 
 from .. import clock
 from .. import monitoring as mon
 from ..backends import sandbox
-from . import Verdict, verdict
+from . import TooSlow, Verdict, time_limit, verdict
 
 # Two INFO snapshots of a server that has run for a long time: since start it hit 90% of lookups,
 # in the last 10 seconds only 75% (150 hits, 50 misses). The notebook shows this one.
@@ -22,28 +19,7 @@ IDLE = {"t": 120.0, "keyspace_hits": 90_150, "keyspace_misses": 10_050}
 EXACT = 1e-9  # the ratio is exact arithmetic: a rounded answer is a (named) mistake
 
 
-class _TooSlow(Exception):
-    pass
 
-
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Interrupt the learner's code after `seconds` (main thread on Unix; no limit elsewhere)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise _TooSlow()
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _is_none_or_nan(value) -> bool:
@@ -98,9 +74,9 @@ def _judge_ratio(fn, before: dict, after: dict, which: str) -> Verdict | None:
     misses = after["keyspace_misses"] - before["keyspace_misses"]
     right = hits / (hits + misses)
     try:
-        with _time_limit(5):
+        with time_limit(5):
             got = fn(dict(before), dict(after))
-    except _TooSlow:
+    except TooSlow:
         return verdict(False, f"on {which} your function did not finish within 5 s.",
                        "two subtractions and a division need no loop.")
     except Exception as exc:  # the learner's code: report, do not crash
@@ -136,12 +112,12 @@ def _judge_ratio(fn, before: dict, after: dict, which: str) -> Verdict | None:
 
 def _judge_idle(fn, before: dict, idle: dict) -> Verdict | None:
     try:
-        with _time_limit(5):
+        with time_limit(5):
             got = fn(dict(before), dict(idle))
     except ZeroDivisionError:
         return verdict(False, "the ratio is right, but an interval with no lookups raised ZeroDivisionError.",
                        "return None when hits + misses is 0: an idle interval has no hit ratio.")
-    except _TooSlow:
+    except TooSlow:
         return verdict(False, "on an idle interval your function did not finish within 5 s.",
                        "return None when hits + misses is 0.")
     except Exception as exc:
@@ -224,7 +200,7 @@ def _hidden_runs() -> dict[str, mon.Series]:
 
 
 def _fires(rule, series: mon.Series) -> list[mon.Firing]:
-    with _time_limit(10):
+    with time_limit(10):
         return mon.evaluate([rule], series)
 
 
@@ -250,7 +226,7 @@ def check_memory_creep_alert(rule, runs: dict | None = None) -> Verdict:
         on_creep = _fires(rule, runs["creep"])
         on_healthy = _fires(rule, runs["healthy"])
         hidden = {name: _fires(rule, series) for name, series in _hidden_runs().items()}
-    except _TooSlow:
+    except TooSlow:
         return verdict(False, "evaluating your rule took more than 10 s: it probably loops forever.",
                        "a rule returns one True/False per sample; build it from mon.RateOfChange.")
     except Exception as exc:
