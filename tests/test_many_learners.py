@@ -53,7 +53,7 @@ def run_kernel(stem: str, url: str, workdir: Path) -> tuple[str, str, float]:
     """Run All of notebook `stem` as the learner of `url` in a fresh process and kernel;
     (stem, notebook json or 'ERROR: ...', seconds).
 
-    Now and then (5 times in about 15 crowded runs here, only notebook 01, never alone) a kernel
+    Now and then (5 times in about 24 crowded rounds here, only notebook 01, never alone) a kernel
     (ipykernel 7.4) sits idle with every channel connected while its runner waits for a reply
     that never comes, and nbclient's own timeout does not fire; a run past KERNEL_LIMIT_S is
     stopped and run once more, and the test says so."""
