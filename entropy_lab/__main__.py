@@ -1,4 +1,4 @@
-"""Command line: `python -m entropy_lab doctor | serve [--port P]`."""
+"""Command line: `python -m entropy_lab doctor | serve [--port P] | size TRACE | workshop-server --learners N`."""
 from __future__ import annotations
 
 import sys

@@ -16,6 +16,7 @@ import redis
 
 from . import clock
 from .errors import LabError
+from .runtime import BROWSER_NOTE, in_browser
 from .servers import RedisServer, redis_server_path
 from .twin import TwinServer, fake_client
 from .twin.fakeserver import FAKE_REDIS_VERSION
@@ -42,6 +43,8 @@ def chosen_backend(backend: str | None = None) -> str:
     if name not in BACKENDS:
         raise LabError(f"Unknown backend {name!r}: choose one of {', '.join(BACKENDS)} "
                        "(ENTROPY_LAB_BACKEND or connect(backend=...)).")
+    if name != "fake" and in_browser():
+        raise LabError(f"The {name!r} backend needs a local Jupyter or Binder: {BROWSER_NOTE}")
     return name
 
 

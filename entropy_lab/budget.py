@@ -1003,7 +1003,7 @@ class RedisPubSub(NoChannel):
     def __init__(self, client: Any, ns: Any, n_instances: int) -> None:
         from .backends import another_client
         super().__init__(n_instances)
-        self.client, self.channel = client, ns.key("invalidate")
+        self.client, self.channel = client, ns.private("invalidate")  # per kernel: NUMSUB counts only ours
         self.subscribers = []
         for _ in range(n_instances):
             # confirmations are read and skipped by hand: with ignore_subscribe_messages=True a

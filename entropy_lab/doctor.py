@@ -11,6 +11,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from .runtime import in_browser
+
 PACKAGES = ("redis", "fakeredis", "jupyterlab", "ipywidgets", "matplotlib", "numpy")
 
 
@@ -31,9 +33,9 @@ def check_python() -> Check:
     return Check(sys.version_info >= (3, 11), f"Python {version}", "install Python 3.11 or newer")
 
 
-def check_packages() -> list[Check]:
+def check_packages(names: tuple[str, ...] = PACKAGES) -> list[Check]:
     checks = []
-    for name in PACKAGES:
+    for name in names:
         try:
             checks.append(Check(True, f"{name} {metadata.version(name)}"))
         except metadata.PackageNotFoundError:
@@ -122,8 +124,13 @@ def check_jupyter() -> Check:
 
 def run() -> int:
     """Print the checklist; return 0 when nothing required failed."""
-    checks = [check_python(), *check_packages(), check_jupyter(), check_widgets(), *check_backend(),
-              check_redis_server()]
+    if in_browser():
+        checks = [check_python(), *check_packages(tuple(n for n in PACKAGES if n != "jupyterlab")),
+                  Check(True, "a browser kernel (JupyterLite): the lessons run on the embedded fake Redis; "
+                              "live and private servers need a local Jupyter or Binder")]
+    else:
+        checks = [check_python(), *check_packages(), check_jupyter(), check_widgets(), *check_backend(),
+                  check_redis_server()]
     print("Entropy Lab doctor")
     for check in checks:
         print(check.line())

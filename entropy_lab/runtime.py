@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sys
 
-BROWSER_NOTE = ("this kernel runs inside your browser (JupyterLite), which has no sockets or subprocesses: "
-                "only the embedded fake Redis works here; for a real Redis run the notebooks in a local Jupyter "
-                "or on Binder.")
+BROWSER_NOTE = ("this kernel runs inside your browser (JupyterLite), which has no sockets or subprocesses, "
+                "so only the embedded fake Redis works here; for a real Redis, run the notebooks in a local "
+                "Jupyter or on Binder.")
 
 
 def in_browser() -> bool:

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 
 def run_doctor(env):
     return subprocess.run([sys.executable, "-m", "entropy_lab", "doctor"], capture_output=True, text=True,
@@ -54,3 +56,27 @@ def test_doctor_on_a_workshop_url_says_what_the_learner_may_do():
         assert result.returncode == 0 and "[note] this URL may also" in result.stdout
     finally:
         room.stop()
+
+
+def test_in_a_browser_kernel_the_doctor_and_connect_say_what_works(monkeypatch, capsys):
+    """JupyterLite's kernel (sys.platform emscripten): fake works, live and server get one sentence."""
+    import sys
+
+    import entropy_lab as lab
+    from entropy_lab import doctor
+    from entropy_lab.errors import LabError
+
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    monkeypatch.delenv("ENTROPY_LAB_REDIS_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("ENTROPY_LAB_BACKEND", "fake")
+    assert doctor.run() == 0
+    out = capsys.readouterr().out
+    assert "browser kernel" in out and "redis-server" not in out and "jupyterlab" not in out
+    for backend in ("live", "server"):
+        with pytest.raises(LabError, match="needs a local Jupyter or Binder") as info:
+            lab.connect(backend)
+        assert "\n" not in str(info.value)
+    client = lab.connect("fake")
+    assert client.ping()
+    lab.close(client)
