@@ -77,6 +77,10 @@ ns.reset()
 ns.key("item", 42)
 
 # %% [markdown]
+# On a server the lab did not start (your own Redis, or a workshop's shared one) the prefix also
+# carries your learner id, `entropy-lab:<you>:00:item:42`, so learners never touch each other's
+# keys; the banner shows the id.
+#
 # ## One stale read, by hand
 #
 # The source of truth is a tiny in-process store of **versioned records**: every write bumps the

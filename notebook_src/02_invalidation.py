@@ -868,12 +868,12 @@ if lab.backend_of(r) == "fake":
     print("The embedded fake has no CLIENT TRACKING. Run this notebook with ENTROPY_LAB_BACKEND=server "
           "(or your own Redis) to see it.")
 else:
-    pushed = inv.tracking_invalidations(r, ns.key("tracked"), writes=2)
+    pushed = inv.tracking_invalidations(r, ns.private("tracked"), writes=2)
     print("invalidations pushed for 2 writes:", pushed)
     ns.reset()
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
-assert lab.backend_of(r) == "fake" or pushed == [[ns.key("tracked")]]
+assert lab.backend_of(r) == "fake" or pushed == [[ns.private("tracked")]]
 
 # %% [markdown]
 # On a real server it prints one invalidation for two writes: after the first, the connection

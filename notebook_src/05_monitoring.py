@@ -123,7 +123,8 @@ mon.explain(before, ["keyspace_hits", "keyspace_misses", "expired_keys", "evicte
 
 # %% [markdown]
 # Every counter here counts **since the server started** (or since `CONFIG RESETSTAT`). That is the
-# trap: a server that has been up for a month answers with a month's average. `keyspace_hits` and
+# trap: a server that has been up for a month answers with a month's average. And they count the
+# whole server: on a shared one (a workshop's Redis), your reads are mixed with everyone else's. `keyspace_hits` and
 # `keyspace_misses` ([keyspace hits and misses](../docs/glossary.md#keyspace-hits-and-misses)) count
 # lookups of keys by read commands, found or not. Redis's own `instantaneous_ops_per_sec` is a short
 # moving average; the twin does not model it, so this lab computes ops/s from the difference of
