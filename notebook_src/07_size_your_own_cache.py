@@ -37,7 +37,8 @@
 # | [03 Eviction](03_eviction.ipynb): `maxmemory`, the eight policies, approximated LRU | Necessary | |
 # | [05 Monitoring](05_monitoring.ipynb): hit ratio from `INFO` | Helpful | |
 #
-# **Time to learn:** 30 minutes.
+# **Time to learn:** 50 minutes (estimated by `tools/learning_time.py` from the words to read, the
+# code cells to run and the exercises).
 
 # %% [markdown]
 # ## Set up
@@ -184,13 +185,14 @@ print(f"sampled vs full, allkeys-lru: mean gap {gaps.mean():.3f}, worst {gaps.ma
 assert gaps.mean() < 0.02 and gaps.max() < 0.04, gaps
 
 # %% [markdown]
-# On this short trace the full simulation is still quick, and the default rate keeps a third of
-# the keys (its smallest cache must hold a few hundred). The full simulation's cost grows with the
-# trace; the sample's does not: `benchmarks/sizing.py` sizes a 10-million-request trace at 20 sizes and 3 policies
+# On this short trace the full simulation is still quick, and the default rate keeps most of the
+# keys (the rate is chosen so that the smallest miniature cache holds about a thousand keys, and
+# this trace's smallest cache holds barely more). The full simulation's cost grows with the trace;
+# the sample's does not: `benchmarks/sizing.py` sizes a 10-million-request trace at 20 sizes and 3 policies
 # and prints the sampled and full times side by side. Two warnings from the same benchmark:
-# the miniature cache must hold a few hundred keys (the default rate is chosen for that; the
-# summary flags sizes where it does not), and a `volatile-*` policy on a trace with TTLs gave the
-# largest gaps: there, confirm the chosen size with `sample=None`.
+# the miniature cache must hold enough keys (the default rate is chosen for that; the summary flags
+# sizes where it holds under 50), and a `volatile-*` policy on a trace with TTLs gave the largest
+# gaps (its error estimate says so): there, confirm the chosen size with `sample=None`.
 
 # %% [markdown]
 # ## Choose a size
@@ -265,12 +267,24 @@ shutil.rmtree(workdir)
 lab.close(r)
 
 # %% [markdown]
+# ## Check your understanding
+#
+# Three questions on what this notebook measured. Pick an answer and press **Check**: a
+# wrong answer asks you to try again (the second wrong try shows the answer), a right one says
+# why it is right. Where widgets do not render, the questions read as text below; their
+# answers are in `workshop/quizzes.json`.
+
+# %%
+from entropy_lab import quiz
+quiz.show("07")
+
+# %% [markdown]
 # ## Summary
 #
 # | Symptom | Defence | Knob | Cost |
 # |---|---|---|---|
 # | You do not know how much memory your cache needs | miss-ratio curves from a capture of your traffic | the sizes and policies you compare | a capture (`MONITOR` costs the server throughput while it runs) |
-# | Simulating a long trace at many sizes takes minutes | miniature simulation of a spatial sample of keys | the sample rate (auto: a few hundred keys in the smallest cache) | an error of about a point of hit ratio, estimated and printed |
+# | Simulating a long trace at many sizes takes minutes | miniature simulation of a spatial sample of keys | the sample rate (auto: about a thousand keys in the smallest cache) | an error of about a point of hit ratio, estimated and printed |
 # | The policies look alike on paper | one curve per policy on YOUR traffic | `maxmemory-policy` | none: the replay decides |
 # | A curve tells you about one capture only | capture your busiest hour, resize when traffic changes | when you capture | a new capture |
 #
