@@ -70,8 +70,10 @@ workdir = Path(tempfile.mkdtemp(prefix="entropy-lab-07-"))
 # the client: exactly the trace a sizing tool needs. It is also a load on the server. Every
 # command is copied to every MONITOR client, so Redis does more work per command. We measured it
 # with `benchmarks/monitor_cost.py`: a private Redis 7.0.15, `redis-benchmark` driving pipelined
-# SETs and GETs as fast as the server goes. One MONITOR client took 15-17% of the server's
-# throughput; two took about 25%. And MONITOR shows **every** client's commands, values included
+# SETs and GETs as fast as the server goes (2 cores, quiet). With one MONITOR client the server ran
+# 71% fewer SETs and 42-65% fewer GETs per second (two runs); with two, 75-79% and 60% fewer. A
+# capture is not free: on a busy server it can take most of the headroom. And MONITOR shows
+# **every** client's commands, values included
 # (passwords in `AUTH` are redacted, your users' data is not).
 #
 # So the lab captures only from a server it started. On your own production server, capture a few
@@ -283,13 +285,13 @@ quiz.show("07")
 #
 # | Symptom | Defence | Knob | Cost |
 # |---|---|---|---|
-# | You do not know how much memory your cache needs | miss-ratio curves from a capture of your traffic | the sizes and policies you compare | a capture (`MONITOR` costs the server throughput while it runs) |
+# | You do not know how much memory your cache needs | miss-ratio curves from a capture of your traffic | the sizes and policies you compare | a capture (`MONITOR` cost a busy server 42-71% of its throughput while it ran) |
 # | Simulating a long trace at many sizes takes minutes | miniature simulation of a spatial sample of keys | the sample rate (auto: about a thousand keys in the smallest cache) | an error of about a point of hit ratio, estimated and printed |
 # | The policies look alike on paper | one curve per policy on YOUR traffic | `maxmemory-policy` | none: the replay decides |
 # | A curve tells you about one capture only | capture your busiest hour, resize when traffic changes | when you capture | a new capture |
 #
-# - `MONITOR` took 15-17% of a private Redis's throughput with one client, about 25% with two
-#   (measured with `benchmarks/monitor_cost.py`); the lab captures only from servers it started.
+# - One `MONITOR` client cut a private Redis's pipelined throughput by 42-71% (measured with
+#   `benchmarks/monitor_cost.py`); the lab captures only from servers it started.
 # - A sample of keys, with the cache scaled by the same rate, gave curves within about a point of
 #   hit ratio of the full simulation here, in a fraction of the time.
 #
