@@ -607,7 +607,7 @@ mon.alert_matrix(runs, RULES)
 # %% tags=["verify"] jupyter={"source_hidden": true}
 quiet = mon.fired(RULES, runs["healthy"])
 assert (quiet == set()) if FAKE else (quiet <= {"p99 spike"})
-assert mon.fired(RULES, runs["creep"]) == set()
+assert mon.fired(RULES, runs["creep"]) <= (set() if FAKE else {"p99 spike"})  # real latency is noisy
 assert {"evicting"} <= mon.fired(RULES, runs["storm"]) and "expiry burst" in mon.fired(RULES, runs["stampede"])
 assert "hit ratio low" in mon.fired(RULES, runs["shift"]) and "p99 spike" in mon.fired(RULES, runs["latency"])
 

@@ -243,7 +243,9 @@ def test_real_article_fill_at_10mb_keeps_about_7000_keys_and_the_twin_agrees(rea
         assert result.first_oom is None and result.written == 9000       # no OOM under allkeys-lru
         assert ARTICLE_KEYS[0] <= result.keys <= ARTICLE_KEYS[1] < 9940
         # a real server may still be evicting between the INFO and DBSIZE replies: a few keys' slack
-        assert 8950 <= result.keys + result.evicted_keys <= 9000 and result.used_memory <= 10 * 2**20
+        # Redis evicts before each command: right after the last write, used_memory may sit a few
+        # bytes over the limit until the next one (10,485,848 against 10,485,760 was seen)
+        assert 8950 <= result.keys + result.evicted_keys <= 9000 and result.used_memory <= 10 * 2**20 + 4096
     assert abs(on_twin.keys - on_real.keys) <= 0.02 * on_real.keys
 
 

@@ -38,8 +38,11 @@ def verdict(passed: bool, message: str, hint: str | None = None) -> Verdict:
     return Verdict(bool(passed), message, None if passed else hint)
 
 
-class TooSlow(TimeoutError):
-    """The learner's code did not finish within a check's time limit (an endless loop, usually)."""
+class TooSlow(Exception):
+    """The learner's code did not finish within a check's time limit (an endless loop, usually).
+
+    Not a TimeoutError: a socket call interrupted by it would turn a TimeoutError into redis-py's
+    "Timeout writing to socket" and hide the endless loop."""
 
 
 @contextlib.contextmanager

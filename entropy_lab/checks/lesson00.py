@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .. import backends
 from ..namespaces import namespace
 from ..truth import Record, SourceOfTruth, encode
-from . import Verdict, time_limit, verdict
+from . import TooSlow, Verdict, time_limit, verdict
 
 TIME_LIMIT_S = 5.0
 JSON_OVERHEAD = len(encode(Record("k", "", 1, 0.0)))  # bytes a cached copy adds to its payload
@@ -163,7 +163,7 @@ def _raised(exc: Exception, f: _Fixture) -> Verdict:
         return verdict(False, f"on {f.label} your function raised {name}.",
                        "an empty cache has no stale keys: return 0.0 when ns.scan() finds no key "
                        "(the exercise says so), before you divide.")
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, TooSlow):
         return verdict(False, f"on {f.label} your function gave no answer within {TIME_LIMIT_S:g} s: "
                               "its loop probably never ends.",
                        "loop over ns.scan() once (it stops by itself), not `while True`.")

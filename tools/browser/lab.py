@@ -347,7 +347,8 @@ JS_RENDERED = f"""(path) => {{
     loadingWidget: (node.innerText.match(/Loading widget/g) || []).length,
     widgetErrors: [...node.querySelectorAll('.jupyter-widgets.jp-RenderedText, .widget-error')].length,
     imagesDecoded: images.filter((i) => i.complete && i.naturalWidth > 0).length,
-    imagesBroken: images.filter((i) => i.complete && i.naturalWidth === 0).length,
+    // an Image widget waiting for its first frame is an empty <img> inside the widget, not a broken figure
+    imagesBroken: images.filter((i) => i.complete && i.naturalWidth === 0 && !i.closest('.jupyter-widgets')).length,
     imagesPending: images.filter((i) => !i.complete).length,
     svgs: svgs.length,
     sliders: node.querySelectorAll('.jp-Cell-outputArea .widget-slider .noUi-handle').length,

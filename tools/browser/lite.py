@@ -29,7 +29,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"
 IDLE = "Python (Pyodide) | Idle"
 
 JS_READ_SAVED = """async (path) => {
-  const db = await new Promise((ok, fail) => { const q = indexedDB.open("JupyterLite Storage - /");
+  // JupyterLite names its database after the site's base URL ("JupyterLite Storage - /play/")
+  const name = (await indexedDB.databases()).map((d) => d.name).find((n) => n.startsWith("JupyterLite Storage"));
+  if (!name) return null;
+  const db = await new Promise((ok, fail) => { const q = indexedDB.open(name);
     q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error); });
   const value = await new Promise((ok, fail) => { const q = db.transaction("files").objectStore("files").get(path);
     q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error); });
