@@ -57,3 +57,15 @@ def run_learner_copy_with_knob(stem: str, old: str, new: str, env: dict[str, str
     errors = error_outputs(nb)
     assert not errors, f"{stem} with {new!r} instead of {old!r} shows errors: {errors}"
     return nb
+
+
+def solution_function(stem: str, name: str, scope: dict | None = None):
+    """The function `name` exactly as the notebook's solution cell defines it (not a copy in a test),
+    run in a fresh namespace holding `scope` (the names the cell expects from earlier cells)."""
+    import jupytext
+
+    cells = jupytext.read(ROOT / "notebook_src" / f"{stem}.py").cells
+    source = next(c.source for c in cells if "solution" in c.metadata.get("tags", []) and f"def {name}(" in c.source)
+    namespace = dict(scope or {})
+    exec(compile(source, f"{stem}:solution:{name}", "exec"), namespace)
+    return namespace[name]

@@ -5,16 +5,10 @@ import pytest
 
 from entropy_lab.checks import check_stale_key_share
 from entropy_lab.truth import decode
+from tests.notebook_runner import solution_function
 
 
-def solution(r, ns, truth):
-    """The notebook's worked solution."""
-    stale = total = 0
-    for full_key in ns.scan():
-        version, _ = decode(r.get(full_key))
-        total += 1
-        stale += truth.stale_since(ns.name(full_key), version) is not None
-    return stale / total if total else 0.0
+solution = solution_function("00_watch_a_cache_decay", "stale_key_share", {"decode": decode})
 
 
 def _walk(r, ns, truth, keys=None):

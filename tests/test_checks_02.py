@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from pathlib import Path
 
-import jupytext
 import pytest
 import redis
 
 from entropy_lab import invalidation as inv
 from entropy_lab.checks import check_invalidation_handler, check_versioned_fill
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.notebook_runner import solution_function
+
 SEEDS = [None, 0, 1, 2, 7, 42, 1234, 99991]
 
 
 def _solution(name: str):
-    """The worked solution as the notebook defines it (its `solution` cell), run in a fresh namespace."""
-    cells = jupytext.read(ROOT / "notebook_src" / "02_invalidation.py").cells
-    source = next(c.source for c in cells if "solution" in c.metadata.get("tags", []) and f"def {name}(" in c.source)
-    scope = {"inv": inv, "redis": redis}
-    exec(compile(source, f"solution:{name}", "exec"), scope)
-    return scope[name]
+    """The worked solution as the notebook defines it (its `solution` cell)."""
+    return solution_function("02_invalidation", name, {"inv": inv, "redis": redis})
 
 
 # ---- check_invalidation_handler ------------------------------------------------------------

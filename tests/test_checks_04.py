@@ -9,18 +9,12 @@ from entropy_lab import sharding
 from entropy_lab.checks import check_jump_hash, check_vnodes_for_balance
 from entropy_lab.checks import lesson04
 from entropy_lab.sharding import MASK64, jump_hash
+from tests.notebook_runner import solution_function
 
 M = 2862933555777941757
 
 
-def solution(key, num_buckets):
-    """The notebook's worked solution, as written there."""
-    b, j = -1, 0
-    while j < num_buckets:
-        b = j
-        key = (key * 2862933555777941757 + 1) % 2**64
-        j = int((b + 1) * (2**31 / ((key >> 33) + 1)))
-    return b
+solution = solution_function("04_shard_without_reshuffling", "jump")
 
 
 def _jump(key, n, *, mask=True, intdiv=False, ret="b", shift=33, mult=M, paren=True, num=2**31, plus=1,
