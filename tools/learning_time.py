@@ -22,6 +22,9 @@ options (workshop/quizzes.json) are read too. The rates it assumes:
 - Optional deep dives (sections whose heading starts with "Optional deep dive", up to the next
   heading of the same or a higher level) are counted separately: the core figure leaves them out,
   the full figure adds them.
+- "Going further" sections (extension tasks for learners who finish early) are in neither figure:
+  they are open-ended, a workshop does not schedule them, and a learner who has the time takes
+  what they like from them. Their words are reported on their own.
 
 Totals are rounded up to the next 5 minutes: the estimate is not precise to the minute, and a
 workshop plan is made of 5-minute blocks. Each notebook's "**Time to learn:**" paragraph is not
@@ -47,6 +50,7 @@ ROUND_TO = 5
 HIDDEN_TAGS = {"verify", "solution"}
 HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 TIME_LINE = "**Time to learn:**"
+EXTENSION_HEADING = "going further"
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Estimate:
     core: Part
     deep: Part
     quiz_words: int
+    extension_words: int = 0
 
     @property
     def core_minutes(self) -> int:
@@ -117,30 +122,32 @@ def quiz_words(nb: str) -> int:
 
 
 def estimate(source: Path) -> Estimate:
-    core, deep = Part(), Part()
-    deep_level = None  # heading level of the optional deep dive we are in, if any
+    core, deep, extension = Part(), Part(), Part()
+    section = core
+    level_of_section = None  # heading level of the deep dive or extension we are in, if any
     for cell in jupytext.read(source).cells:
         if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
             continue
         if cell.cell_type == "code":
-            part = deep if deep_level else core
-            part.code_cells += 1
-            part.code_words += words(cell.source)
+            section.code_cells += 1
+            section.code_words += words(cell.source)
             continue
         for line in drop_time_paragraph(cell.source).splitlines():
             match = HEADING.match(line)
             if match:
                 level, title = len(match.group(1)), match.group(2)
-                if deep_level and level <= deep_level:
-                    deep_level = None
+                if level_of_section and level <= level_of_section:
+                    section, level_of_section = core, None
                 if title.lower().startswith("optional deep dive"):
-                    deep_level = level
+                    section, level_of_section = deep, level
+                elif title.lower().startswith(EXTENSION_HEADING):
+                    section, level_of_section = extension, level
                 if "Exercise" in title:
-                    part = deep if deep_level else core
-                    part.stars += title.count("⭐")
-                    part.exercises.append(title.count("⭐"))
-            (deep if deep_level else core).words += words(line)
-    return Estimate(source.stem, core, deep, quiz_words(source.stem[:2]))
+                    section.stars += title.count("⭐")
+                    section.exercises.append(title.count("⭐"))
+            section.words += words(line)
+    return Estimate(source.stem, core, deep, quiz_words(source.stem[:2]),
+                    extension.words + extension.code_words)
 
 
 def all_estimates() -> list[Estimate]:
@@ -151,21 +158,22 @@ def rates() -> str:
     return (f"Rates: prose {PROSE_WPM} words/min, {MIN_PER_CELL:g} min per code cell (read it, run it, "
             f"read its output; code words are reported, not timed separately), {MIN_PER_STAR} min per ⭐ of exercise difficulty; "
             f"totals rounded up to {ROUND_TO} min. Hidden verify/solution cells are not counted; quiz "
-            "questions are read as prose. Deep dives = sections headed \"Optional deep dive\".")
+            "questions are read as prose. Deep dives = sections headed \"Optional deep dive\"; \"Going further\" "
+            "sections (extension tasks) are in neither figure.")
 
 
 def table(estimates: list[Estimate]) -> str:
     head = ("notebook", "prose words", "code words", "code cells", "exercises (⭐)",
-            "deep-dive words", "deep-dive cells", "core min", "with deep dives")
+            "deep-dive words", "deep-dive cells", "core min", "with deep dives", "going-further words")
     rows = []
     for e in estimates:
         stars = " + ".join("⭐" * s for s in e.core.exercises) or "none"
         rows.append((e.notebook, f"{e.core.words + e.quiz_words:,}", f"{e.core.code_words:,}",
                      str(e.core.code_cells), f"{len(e.core.exercises)} ({stars})",
                      f"{e.deep.words + e.deep.code_words:,}", str(e.deep.code_cells),
-                     str(e.core_minutes), str(e.full_minutes)))
+                     str(e.core_minutes), str(e.full_minutes), f"{e.extension_words:,}"))
     total = ("total", "", "", "", "", "", "", str(sum(e.core_minutes for e in estimates)),
-             str(sum(e.full_minutes for e in estimates)))
+             str(sum(e.full_minutes for e in estimates)), "")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows + [total]]
     return "\n".join(lines)
@@ -176,7 +184,8 @@ def main(argv: list[str]) -> int:
     if "--json" in argv:
         print(json.dumps({e.notebook: {"core_minutes": e.core_minutes, "full_minutes": e.full_minutes,
                                        "core": asdict(e.core), "deep": asdict(e.deep),
-                                       "quiz_words": e.quiz_words, "statement": e.statement()}
+                                       "quiz_words": e.quiz_words, "extension_words": e.extension_words,
+                                       "statement": e.statement()}
                           for e in estimates}, indent=1, ensure_ascii=False))
         return 0
     print(rates())
