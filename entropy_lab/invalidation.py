@@ -41,6 +41,7 @@ from . import backends, clock
 from .decay import Request, payload, request_stream
 from .errors import LabError
 from .namespaces import Namespace
+from .transactions import compare_and_set
 from .truth import Record, SourceOfTruth
 
 KINDS = ("invalidate", "update", "refresh_all")
@@ -168,19 +169,7 @@ def versioned_fill(client: redis.Redis, key: str, copy: str) -> bool:
     and the whole check runs again. Three round trips; returns False when refused.
     """
     mine = version_of(copy)
-    with client.pipeline() as pipe:
-        while True:
-            try:
-                pipe.watch(key)
-                if version_of(pipe.get(key)) > mine:
-                    pipe.unwatch()
-                    return False
-                pipe.multi()
-                pipe.set(key, copy)
-                pipe.execute()
-                return True
-            except redis.WatchError:
-                continue
+    return compare_and_set(client, key, copy, lambda current: version_of(current) <= mine)
 
 
 def versioned_invalidate(client: redis.Redis, key: str, version: int) -> bool:
