@@ -1,87 +1,27 @@
-"""Watch a cache decay: a seeded read/write stream through a cache with no defence.
+"""Watch a cache decay (lesson 00): a seeded read/write stream through a cache with no defence.
 
 The cache is a real Redis (fake or live); time is the stream's own timeline, so
 the same numbers come out on every backend. Disorder is measured, never asserted:
 stale-read fraction, staleness age, and the share of cached bytes that are stale.
+The stream itself (`Request`, `request_stream`, `value_size`, `payload`) comes from
+`entropy_lab.workloads`, which lessons 01, 02 and 06 share.
 """
 from __future__ import annotations
 
-import hashlib
-import math
-import random
-from bisect import bisect
 from dataclasses import dataclass, field
-from itertools import accumulate
 
 import redis
 
+from .arguments import number
 from .errors import LabError
 from .namespaces import Namespace
 from .truth import SourceOfTruth, decode, encode
+from .workloads import Request, payload, request_stream, value_size
 
-
-@dataclass(frozen=True)
-class Request:
-    at: float   # seconds since the start of the stream
-    op: str     # "read" or "write"
-    key: str
-
-
-def number(name: str, value: object, low: float | None = None, high: float | None = None,
-           above: float | None = None, whole: bool = False) -> float:
-    """`value` if it is a finite number within the bounds, else a LabError that says which argument and how.
-
-    `low`/`high` are inclusive bounds, `above` an exclusive lower bound; `whole` asks for an int.
-    """
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if whole:
-        ok = ok and float(value).is_integer()
-    ok = ok and (low is None or value >= low) and (high is None or value <= high) and (above is None or value > above)
-    if not ok:
-        kind = "a whole number" if whole else "a number"
-        bounds = [f"at least {low:g}" if low is not None else "", f"above {above:g}" if above is not None else "",
-                  f"at most {high:g}" if high is not None else ""]
-        where = " and ".join(b for b in bounds if b)
-        raise LabError(f"{name}={value!r}: use {kind}{' ' + where if where else ''}.")
-    return value
-
-
-def value_size(key: str, low: int = 64, high: int = 2048) -> int:
-    """A stable per-key payload size in bytes (some records are big, most small), from low to high - 1."""
-    if not isinstance(key, str):
-        raise LabError(f"key={key!r}: a key is a string, e.g. 'item:7'.")
-    number("low", low, low=0, whole=True)
-    number("high", high, above=low, whole=True)
-    digest = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
-    return low + digest % (high - low)
-
-
-def request_stream(n_keys: int = 200, seconds: float = 60.0, rate: float = 100.0,
-                   write_share: float = 0.1, skew: float = 1.0, seed: int = 0) -> list[Request]:
-    """A seeded stream: Zipf-skewed keys (`skew`), `rate` requests/s, `write_share` writes."""
-    number("n_keys", n_keys, low=1, whole=True)
-    number("seconds", seconds, above=0)
-    number("rate", rate, above=0)
-    number("write_share", write_share, low=0, high=1)
-    number("skew", skew, low=0)
-    n_keys = int(n_keys)
-    rng = random.Random(seed)
-    keys = [f"item:{i}" for i in range(n_keys)]
-    cumulative = list(accumulate(1 / (rank + 1) ** skew for rank in range(n_keys)))
-    total = cumulative[-1]
-    stream = []
-    for i in range(int(seconds * rate)):
-        key = keys[bisect(cumulative, rng.random() * total)]
-        op = "write" if rng.random() < write_share else "read"
-        stream.append(Request(round(i / rate, 6), op, key))
-    return stream
-
-
-def payload(key: str, version: int) -> str:
-    """The value a write stores: recognisable, and `value_size(key)` bytes long."""
-    number("version", version, low=1, whole=True)
-    head = f"{key} v{version} "
-    return head + "x" * max(0, value_size(key) - len(head))
+__all__ = [  # the stream helpers live in workloads; importable from here as lesson 00 taught them
+    "DecayRun", "NaiveCache", "ReadOutcome", "Request", "Snapshot", "number", "payload", "request_stream",
+    "run_decay", "seed_truth", "stale_bytes_share", "value_size",
+]
 
 
 @dataclass

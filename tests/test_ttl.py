@@ -226,7 +226,7 @@ def test_stampede_and_sweep_are_identical_on_a_real_redis(redis_url):
 def test_every_copy_written_on_a_real_server_has_a_ttl(redis_url):
     real = redis.Redis.from_url(redis_url, decode_responses=True)
     ns_real = lab.namespace(real, "t01")
-    view = ttl._BatchedView(real)
+    view = ttl.BatchedView(real)
     try:
         for i in range(20):
             view.set(ns_real.key("ttl", i), ttl.Copy(1, 30.0 + i, 0.0, "v"), 0.0)
@@ -269,7 +269,7 @@ def test_replay_on_a_virtual_clock_lets_redis_expire_copies_with_identical_resul
 def test_every_copy_is_written_with_a_ttl():
     clock = VirtualClock()
     client = fake_client(TwinServer(clock=clock))
-    view = ttl._BatchedView(client, clock)
+    view = ttl.BatchedView(client, clock)
     view.set("a", ttl.Copy(1, 2.5, 0.0, "v"), 0.0)
     view.set("b", ttl.Copy(1, 10.0, 0.0, "v"), 0.0)
     view.flush()
