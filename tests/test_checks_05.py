@@ -153,7 +153,7 @@ def test_interval_hit_ratio_guards_against_an_endless_loop():
 
 def test_the_second_interval_differs_from_the_example_and_is_not_round():
     for seed in range(200):
-        before, after, idle = lesson05._snapshots(random.Random(seed))
+        before, after, idle = lesson05.second_interval(random.Random(seed))
         h, m = deltas(before, after)
         right = h / (h + m)
         assert abs(right - 0.75) > 0.02 and abs(round(right, 2) - right) > 1e-4
@@ -218,7 +218,7 @@ WRONG_RULES = [
 
 @pytest.fixture(scope="module")
 def runs():
-    return lesson05._reference_runs()
+    return lesson05.reference_runs()
 
 
 @pytest.mark.parametrize("rule,word", WRONG_RULES, ids=[str(i) for i in range(len(WRONG_RULES))])
@@ -235,11 +235,11 @@ def test_memory_creep_alert_passes_the_worked_solution(runs):
 
 
 def test_hidden_runs_separate_absolute_from_rate_rules():
-    hidden = lesson05._hidden_runs()
+    hidden = lesson05.hidden_runs()
     busy, slow = hidden["a busier healthy cache"], hidden["a slower leak that starts at 1 s"]
-    healthy = lesson05._reference_runs()["healthy"]
+    healthy = lesson05.reference_runs()["healthy"]
     # the busier healthy cache sits above every level that separates the two shown runs
-    assert busy.column("used_memory_mib").max() > lesson05._reference_runs()["creep"].column("used_memory_mib").max()
+    assert busy.column("used_memory_mib").max() > lesson05.reference_runs()["creep"].column("used_memory_mib").max()
     assert busy.column("used_memory_mib").min() > healthy.column("used_memory_mib").min() + 0.2
     assert busy.column("evicted_per_s").max() == 0 and slow.column("evicted_per_s").max() == 0
     slope = (slow[-1]["used_memory_mib"] - slow[19]["used_memory_mib"]) / (slow[-1]["t"] - slow[19]["t"])

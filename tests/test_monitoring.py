@@ -1,6 +1,7 @@
 """entropy_lab.monitoring: INFO helpers, the sampler, alert rules, SCAN sampling, the live dashboard."""
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -11,6 +12,7 @@ import entropy_lab as lab
 from entropy_lab import monitoring as mon
 from entropy_lab.checks import check_interval_hit_ratio, check_memory_creep_alert
 from entropy_lab.errors import LabError
+from tests.conftest import need_redis_server
 
 SANDBOX = dict(maxmemory="4mb", maxmemory_policy="allkeys-lru")
 
@@ -231,59 +233,127 @@ def test_slowlog_is_none_on_the_fake():
     assert mon.slowlog_entries(lab.connect("fake")) is None
 
 
-# --- the live dashboard: no thread survives stop -------------------------------------------
+# --- the live dashboard: no thread in fake mode, none left after stop ----------------------------
 
-def test_live_dashboard_runs_and_leaves_no_thread():
+@pytest.fixture
+def no_threads(monkeypatch):
+    """A process where no thread can start, like a browser kernel (Pyodide)."""
+    def refuse(thread):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+
+
+def test_fake_live_dashboard_runs_in_the_foreground_without_threads(no_threads):
+    at_whole_second()
     dash = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=5, pace=0.0)
-    dash.start()
-    dash.join()
+    dash.start()  # no event loop here (a script): the five ticks run now
     assert len(dash.series) == 5 and not dash.running
-    assert mon.dashboard_threads() == []
+    dash.join()
+    at_whole_second()
+    assert dash.series.rows == run_fake(mon.Workload(), ticks=5).rows  # the samples mon.run takes
 
 
-def test_live_dashboard_stop_ends_an_endless_run():
-    before = set(threading.enumerate())
-    dash = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=None, pace=0.01)
-    dash.start()
-    dash.start()  # a second start while running does nothing
-    assert len(mon.dashboard_threads()) == 1
-    dash.stop()
-    assert not dash.running and mon.dashboard_threads() == []
-    assert set(threading.enumerate()) <= before
+def test_fake_live_dashboard_ticks_on_the_event_loop_and_stops_at_once(no_threads):
+    async def session():
+        dash = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=None, pace=0.0)
+        dash.start()
+        series = dash.series
+        dash.start()  # a second start while running does nothing
+        for _ in range(10):  # the kernel idles between cells: the loop runs a tick at a time
+            await asyncio.sleep(0)
+        ticked = len(dash.series)
+        dash.stop()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return dash, series, ticked
+
+    dash, series, ticked = asyncio.run(session())
+    assert dash.series is series and ticked >= 5 and len(dash.series) == ticked and not dash.running
     dash.stop()  # stopping twice is harmless
 
 
-def test_live_dashboard_widget_buttons_and_a_failing_workload():
+def test_fake_join_runs_the_ticks_left_and_an_endless_run_asks_for_stop(no_threads):
+    async def session():
+        finite = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=6, pace=0.0)
+        finite.start()
+        await asyncio.sleep(0)
+        finite.join()
+        endless = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=None, pace=0.0)
+        endless.start()
+        one_sentence(endless.join, "dash.stop()")
+        endless.stop()
+        return finite, endless
+
+    finite, endless = asyncio.run(session())
+    assert len(finite.series) == 6 and not finite.running and not endless.running
+    one_sentence(lambda: mon.LiveDashboard(mon.Workload(), SANDBOX).start(), "max_ticks")
+
+
+def test_live_dashboard_widget_buttons_and_a_failing_workload(no_threads):
     pytest.importorskip("ipywidgets")
     dash = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=2, pace=0.0, redraw_every=0.0)
     box = dash.widget
     start, stop, label = box.children[0].children
+    image = box.children[1]
     start.click()
     dash.join()
-    assert bytes(dash._image.value).startswith(b"\x89PNG") and "stopped after 2" in label.value
+    assert bytes(image.value).startswith(b"\x89PNG") and "stopped after 2" in label.value
     start.click()
     stop.click()
-    assert mon.dashboard_threads() == []
+    assert not dash.running
     broken = mon.LiveDashboard(mon.Workload(), {"maxmemory": "lots"}, max_ticks=2)
     broken.start()
     with pytest.raises(LabError, match="failed"):
         broken.join()
-    assert mon.dashboard_threads() == []
+    assert not broken.running
+
+
+@pytest.mark.redis_server
+def test_on_a_real_server_the_run_has_a_thread_and_stop_ends_it(monkeypatch):
+    need_redis_server()
+    monkeypatch.setenv("ENTROPY_LAB_BACKEND", "server")
+    before = set(threading.enumerate())
+    dash = mon.LiveDashboard(mon.Workload(), SANDBOX, max_ticks=None)
+    dash.start()
+    assert len(mon.dashboard_threads()) == 1
+    deadline = time.monotonic() + 60  # real ticks: generous for a loaded machine
+    while len(dash.series) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    dash.stop(timeout=30)
+    assert len(dash.series) >= 2 and not dash.series.latency_modelled
+    assert not dash.running and mon.dashboard_threads() == [] and set(threading.enumerate()) <= before
+
+
+class StoppedWallClock:
+    """A wall clock (not virtual) that reads a fixed time, so realigned's arithmetic is exact."""
+
+    virtual = False
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def test_after_a_slow_tick_the_next_sample_waits_instead_of_catching_up():
-    real = lab.clock.RealClock()
-    lab.clock.use(real)
+    previous = lab.clock.active()
+    lab.clock.use(StoppedWallClock(1000.0))
     try:
-        now = lab.clock.now()
-        on_time = now - 0.12  # sample 2 is due 80 ms from now, more than half an interval: keep the grid
+        on_time = 1000.0 - 0.12  # sample 2 is due 80 ms from now, more than half an interval: keep the grid
         assert mon.realigned(on_time, 1, 0.1) == on_time
-        late = now - 1.0  # a tick overran by a second: sample 2 moves to half an interval from now
+        late = 1000.0 - 1.0  # a tick overran by a second: sample 2 moves to half an interval from now
         moved = mon.realigned(late, 1, 0.1)
-        assert moved + 2 * 0.1 - lab.clock.now() == pytest.approx(0.05, abs=0.02)
+        assert moved + 2 * 0.1 - 1000.0 == pytest.approx(0.05)
     finally:
-        lab.clock.use(lab.clock.virtual())
+        lab.clock.use(previous)
+    lab.clock.use(lab.clock.virtual())
     assert mon.realigned(late, 1, 0.1) == late  # virtual time keeps its exact grid
+    lab.clock.use(previous)
 
 
 # --- INFO fields the twin does not model, measured on a real Redis ---------------------------

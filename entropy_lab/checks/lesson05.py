@@ -19,14 +19,11 @@ IDLE = {"t": 120.0, "keyspace_hits": 90_150, "keyspace_misses": 10_050}
 EXACT = 1e-9  # the ratio is exact arithmetic: a rounded answer is a (named) mistake
 
 
-
-
-
 def _is_none_or_nan(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _snapshots(rng: random.Random) -> tuple[dict, dict, dict]:
+def second_interval(rng: random.Random) -> tuple[dict, dict, dict]:
     """A (before, after, idle) triple from `rng`: a long healthy history, then an interval whose hit
     ratio is neither 0.75, nor a round number, nor the since-start ratio."""
     while True:
@@ -143,7 +140,7 @@ def check_interval_hit_ratio(fn) -> Verdict:
     if not callable(fn):
         return verdict(False, f"{fn!r} is not a function.", "define my_interval_hit_ratio(before, after) with def.")
     rng = random.Random(random.SystemRandom().randrange(2**32))
-    before, after, idle = _snapshots(rng)
+    before, after, idle = second_interval(rng)
     all_missed = dict(after, t=after["t"] + 10.0, keyspace_misses=after["keyspace_misses"] + rng.randrange(5, 50))
     for pair, which in (((BEFORE, AFTER), "the notebook's example"), ((before, after), "a second interval"),
                         ((after, all_missed), "an interval where every lookup missed")):
@@ -186,7 +183,7 @@ def _fake_run(workload: mon.Workload, ticks: int, config: dict) -> mon.Series:
 
 
 @lru_cache(maxsize=1)
-def _reference_runs() -> dict[str, mon.Series]:
+def reference_runs() -> dict[str, mon.Series]:
     """The healthy and the memory-creep runs of notebook 05, on the fake twin."""
     healthy = mon.Workload()
     return {"healthy": _fake_run(healthy, TICKS, SANDBOX),
@@ -194,7 +191,7 @@ def _reference_runs() -> dict[str, mon.Series]:
 
 
 @lru_cache(maxsize=1)
-def _hidden_runs() -> dict[str, mon.Series]:
+def hidden_runs() -> dict[str, mon.Series]:
     healthy = mon.Workload()
     return {name: _fake_run(healthy.but(**knobs), HIDDEN_TICKS, HIDDEN_SANDBOX) for name, knobs in HIDDEN.items()}
 
@@ -220,12 +217,12 @@ def check_memory_creep_alert(rule, runs: dict | None = None) -> Verdict:
     if rule is None or rule is Ellipsis:
         return verdict(False, "there is no rule yet.", "set my_rule = mon.RateOfChange(...) or mon.Threshold(...).")
     if not runs or "healthy" not in runs or "creep" not in runs:
-        runs = _reference_runs()
+        runs = reference_runs()
     metric = getattr(rule, "metric", "")
     try:
         on_creep = _fires(rule, runs["creep"])
         on_healthy = _fires(rule, runs["healthy"])
-        hidden = {name: _fires(rule, series) for name, series in _hidden_runs().items()}
+        hidden = {name: _fires(rule, series) for name, series in hidden_runs().items()}
     except TooSlow:
         return verdict(False, "evaluating your rule took more than 10 s: it probably loops forever.",
                        "a rule returns one True/False per sample; build it from mon.RateOfChange.")
