@@ -6,9 +6,10 @@ share one Redis, so the prefix also names the learner: `entropy-lab:<learner>:<l
 Keys, pub/sub channels, streams and consumer groups built with `ns.key(...)` are then one
 learner's own, and `ns.reset()` clears only that learner's keys for that lesson.
 
-The learner id comes from ENTROPY_LAB_LEARNER when set; else from the user name in the Redis
-URL (a workshop server gives every learner an ACL user of that name); else it is a short hash
-of user@machine, stable across kernels and days, that does not show the machine's name.
+The learner id comes from `entropy_lab.learners` (re-exported here for the callers of old).
+Clearing a prefix has one home here too: `unlink_matching` (SCAN + UNLINK, never KEYS), used by
+`Namespace.reset` and by `clear_prefix`, which refuses a prefix outside the learner's keys on a
+server the lab did not start.
 
 Two kernels of ONE learner on the same notebook share that prefix. State a notebook needs for
 itself alone (a stream and its consumer groups, a pub/sub channel whose receivers it counts)
@@ -17,88 +18,82 @@ kernel's `reset()` cannot delete it. On the fake and on private servers `private
 """
 from __future__ import annotations
 
-import getpass
-import hashlib
-import os
 import re
 import secrets
-import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import redis
 
 from .errors import LabError
+# learner ids first: backends imports them from here until it imports entropy_lab.learners itself
+from .learners import (LEARNER_ID, LEARNER_VARIABLE, ROOT, default_learner, learner_id, learner_prefix,  # noqa: F401
+                       url_user, validate_learner)
+from .backends import backend_of  # noqa: E402,I001
 
-ROOT = "entropy-lab"
-LEARNER_VARIABLE = "ENTROPY_LAB_LEARNER"
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
-LEARNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 # One token per Python process (a Jupyter kernel): names private state of this kernel.
 KERNEL = secrets.token_hex(3)
 
 
-def validate_learner(learner: str, source: str = LEARNER_VARIABLE) -> str:
-    """`learner` if it is a safe id (1-32 letters, digits, '-' or '_', starting with a letter or
-    digit), else a LabError that says what is allowed. No ':' or glob characters, so one learner's
-    key pattern can never match another learner's keys."""
-    if not isinstance(learner, str) or not LEARNER_ID.fullmatch(learner):
-        raise LabError(f"{source}={learner!r} is not a learner id: use 1-32 letters, digits, '-' or '_' "
-                       "(starting with a letter or digit), e.g. ENTROPY_LAB_LEARNER=ada")
-    return learner
-
-
-def default_learner() -> str:
-    """A stable id for this user on this machine: 'u' + 8 hex digits of sha256(user@host)."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # no login name (some containers)
-        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    digest = hashlib.sha256(f"{user}@{socket.gethostname()}".encode()).hexdigest()
-    return "u" + digest[:8]
-
-
-def _url_user(client: redis.Redis | None) -> str | None:
-    """The ACL user name the client logs in as, unless it is Redis's 'default' user."""
-    if client is None:
-        return None
-    try:
-        user = client.connection_pool.connection_kwargs.get("username")
-    except AttributeError:
-        return None
-    return user if user and user != "default" else None
-
-
-def learner_id(client: redis.Redis | None = None) -> str:
-    """Who the lab works for on a shared server: ENTROPY_LAB_LEARNER, else the URL's ACL user
-    name, else `default_learner()`."""
-    chosen = os.environ.get(LEARNER_VARIABLE, "").strip()
-    if chosen:
-        return validate_learner(chosen)
-    user = _url_user(client)
-    if user is not None:
-        return validate_learner(user, "the user name in the Redis URL")
-    return default_learner()
-
-
-def learner_prefix(learner: str) -> str:
-    """Every key and channel of one learner on a shared server starts with this."""
-    return f"{ROOT}:{validate_learner(learner, 'learner')}:"
-
-
 def _shared(client: redis.Redis) -> bool:
-    """Whether `client` talks to a server the lab did not start (one a room may share).
-
-    Clients from `connect`/`sandbox` carry their backend; a bare fakeredis client is embedded,
-    and a bare redis-py client (a URL) may be shared."""
-    backend = getattr(client, "entropy_lab_backend", None)
-    if backend is not None:
-        return backend == "live"
-    import fakeredis
-    return not isinstance(client, fakeredis.FakeRedis)
+    """Whether `client` talks to a server the lab did not start (one a room may share)."""
+    return backend_of(client) == "live"
 
 
-def _escape(text: str) -> str:
+def glob_escape(text: str) -> str:
+    """`text` with glob characters escaped, so a SCAN MATCH pattern matches it literally."""
     return _GLOB_SPECIAL.sub(r"\\\1", text)
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """What a clear cost: keys unlinked, SCAN calls, and round trips in all (SCANs + UNLINKs)."""
+
+    keys: int
+    scan_calls: int
+    round_trips: int
+
+
+def unlink_matching(client: redis.Redis, patterns: Iterable[str], count: int = 500) -> Cleared:
+    """UNLINK every key matching any SCAN MATCH pattern in `patterns`, one SCAN batch at a time.
+
+    The one SCAN + UNLINK loop of the lab: never KEYS (one call that blocks a big server), and
+    never more than one batch of names held in memory. It checks nothing: callers pass patterns
+    inside keys they own (`Namespace.reset`, `clear_prefix`).
+    """
+    deleted = calls = unlinks = 0
+    for pattern in patterns:
+        cursor = 0
+        while True:
+            cursor, batch = client.scan(cursor, match=pattern, count=count)
+            calls += 1
+            if batch:
+                deleted += client.unlink(*batch)
+                unlinks += 1
+            if cursor == 0:
+                break
+    return Cleared(deleted, calls, calls + unlinks)
+
+
+def lab_keyspace(client: redis.Redis) -> str:
+    """The part of a server's keyspace the lab may clear: everything ("") on a server it owns,
+    only this learner's keys (`entropy-lab:<learner>:`) on a server it did not start."""
+    return learner_prefix(learner_id(client)) if _shared(client) else ""
+
+
+def clear_prefix(client: redis.Redis, prefix: str, count: int = 500) -> Cleared:
+    """UNLINK every key that starts with `prefix` (SCAN + UNLINK in batches of about `count`).
+
+    On a server the lab did not start, only a prefix inside this learner's keys is allowed.
+    """
+    if not prefix:
+        raise LabError("refusing to clear an empty prefix: that is every key on the server.")
+    allowed = lab_keyspace(client)
+    if not prefix.startswith(allowed):
+        raise LabError(f"The lab clears only its own keys on a server it did not start: {prefix!r} is outside "
+                       f"{allowed!r}; use ns.key(...) to build the prefix, or a lab.sandbox().")
+    return unlink_matching(client, [glob_escape(prefix) + "*"], count)
 
 
 class Namespace:
@@ -125,7 +120,7 @@ class Namespace:
         try:
             self.client.exists(self.prefix + "access-check")
         except redis.exceptions.NoPermissionError:
-            user = _url_user(self.client) or "default"
+            user = url_user(self.client) or "default"
             raise LabError(
                 f"Your Redis user {user!r} may not use keys under {self.prefix}*: the learner id is "
                 f"{self.learner!r} but a workshop user may only use its own name. Unset "
@@ -154,7 +149,7 @@ class Namespace:
 
     def pattern(self, suffix: str = "*") -> str:
         """A SCAN MATCH pattern for keys under this prefix (prefix characters escaped)."""
-        return _escape(self.prefix) + suffix
+        return glob_escape(self.prefix) + suffix
 
     def scan(self, count: int = 500) -> Iterator[str]:
         """Every key under the prefix, by SCAN (never KEYS, which blocks a big server)."""
@@ -166,18 +161,9 @@ class Namespace:
         kernels of this learner left on a shared server."""
         patterns = [self.pattern()]
         if self.private_prefix != self.prefix:
-            patterns.append(_escape(f"{ROOT}:{self.learner}:{self.lesson}@") + "*" if every_kernel
-                            else _escape(self.private_prefix) + "*")
-        deleted, pending = 0, []
-        for pattern in patterns:
-            for key in self.client.scan_iter(match=pattern, count=batch):
-                pending.append(key)
-                if len(pending) >= batch:
-                    deleted += self.client.unlink(*pending)
-                    pending.clear()
-        if pending:
-            deleted += self.client.unlink(*pending)
-        return deleted
+            patterns.append(glob_escape(f"{ROOT}:{self.learner}:{self.lesson}@") + "*" if every_kernel
+                            else glob_escape(self.private_prefix) + "*")
+        return unlink_matching(self.client, patterns, batch).keys
 
     def __repr__(self) -> str:
         return f"Namespace({self.prefix!r})"

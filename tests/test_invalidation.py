@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
+import matplotlib
+import nbformat
 import pytest
 from hypothesis import given, strategies as st
 
 import entropy_lab as lab
 from entropy_lab import invalidation as inv
-from entropy_lab.checks import check_invalidation_handler, check_versioned_fill
+from entropy_lab import namespaces
 from entropy_lab.errors import LabError
 from entropy_lab.truth import SourceOfTruth
 
@@ -77,65 +80,7 @@ def test_apply_message_handles_the_three_kinds_and_any_prefix():
     assert l1 == {"a:users:3": "3"}
 
 
-def test_check_accepts_the_reference_handler_and_names_the_articles_defects():
-    assert check_invalidation_handler(lambda l1, text, fetch: inv.apply_message(l1, text, fetch))
-
-    def splits_every_colon(l1, text, fetch):
-        kind, key = text.split(":")[:2]
-        l1.pop(key, None)
-
-    def one_prefix(l1, text, fetch):
-        kind, _, target = text.partition(":")
-        if kind == "refresh_all":
-            target = "entropy-lab:check02:user:"
-        if kind == "invalidate":
-            l1.pop(target, None)
-        elif kind == "update":
-            l1[target] = fetch(target)
-        else:
-            for k in [k for k in l1 if k.startswith(target)]:
-                del l1[k]
-
-    failed = check_invalidation_handler(splits_every_colon)
-    assert not failed and "colon" in failed.hint
-    assert not check_invalidation_handler(one_prefix)
-    assert not check_invalidation_handler(lambda l1, text, fetch: None)
-    assert not check_invalidation_handler(lambda l1, text, fetch: 1 / 0)
-
-
-# ---- prefix clears and KEYS vs SCAN --------------------------------------------------------
-
-def test_clear_prefix_unlinks_only_the_prefix_even_with_glob_characters(fake):
-    client, ns = fake
-    for name in ["p[1]:a", "p[1]:b", "p[1]x", "p1:a", "other"]:
-        client.set(ns.key(name), "v")
-    client.set("foreign:p[1]:a", "keep")
-    cleared = inv.clear_prefix(client, ns.key("p[1]:"), count=1)
-    assert cleared.keys == 2
-    assert sorted(ns.name(k) for k in ns.scan()) == ["other", "p1:a", "p[1]x"]
-    assert client.get("foreign:p[1]:a") == "keep"
-    with pytest.raises(LabError):
-        inv.clear_prefix(client, "")
-
-
-@pytest.mark.redis_server
-def test_clear_prefix_on_a_live_server_stays_inside_the_labs_keys(real):
-    client, ns = real
-    foreign = {"user:1": "a", "user:2": "b", "app:user:1": "c", "entropy-lab": "not ours",
-               "entropy-lab:someone-else:02:user:1": "d"}
-    client.mset(foreign)
-    client.mset({ns.key("user", i): "v" for i in range(3)})
-    try:
-        for prefix in ["user:", "app:", "entropy-lab", "entropy-lab:", "entropy-lab:someone-else:02:"]:
-            with pytest.raises(LabError, match="only its own keys"):
-                inv.clear_prefix(client, prefix)
-        with pytest.raises(LabError):
-            inv.Publisher(client, ns.key("ch")).refresh_all("user:")
-        assert inv.clear_prefix(client, ns.key("user:")).keys == 3
-        assert {k: client.get(k) for k in foreign} == foreign
-    finally:
-        client.delete(*foreign)
-
+# ---- KEYS vs SCAN (prefix clears: test_namespaces.py) ---------------------------------------
 
 @pytest.mark.redis_server
 def test_two_kernels_of_one_learner_each_get_every_log_entry(real, monkeypatch):
@@ -144,7 +89,7 @@ def test_two_kernels_of_one_learner_each_get_every_log_entry(real, monkeypatch):
     b = inv.Service("worker", client, ns, truth)           # the same instance name, another kernel
     log = inv.InvalidationLog(client, ns.key("shared-log"))
     first = inv.LogReader(a, log)
-    monkeypatch.setattr(inv, "_KERNEL", "otherkernel")
+    monkeypatch.setattr(namespaces, "KERNEL", "otherkernel")
     second = inv.LogReader(b, log)
     assert first.group != second.group and second.group.endswith("@otherkernel")
     publisher = inv.Publisher(client, log=log)
@@ -153,16 +98,22 @@ def test_two_kernels_of_one_learner_each_get_every_log_entry(real, monkeypatch):
     assert first.catch_up() == second.catch_up() == 4
 
 
+@pytest.mark.redis_server
+def test_refresh_all_outside_the_learners_keys_is_refused(real):
+    client, ns = real
+    client.set("user:1", "not ours")
+    try:
+        with pytest.raises(LabError, match="only its own keys"):
+            inv.Publisher(client, ns.key("ch")).refresh_all("user:")
+        assert client.get("user:1") == "not ours"
+    finally:
+        client.delete("user:1")
+
+
 def test_fake_mode_group_names_are_stable(fake):
     client, ns = fake
     svc, _ = _service(client, ns, "worker")
     assert inv.LogReader(svc, inv.InvalidationLog(client, ns.key("log"))).group == "worker"
-
-
-def test_clear_prefix_may_clear_anything_on_a_server_the_lab_owns(fake_mode):
-    with lab.sandbox() as s:
-        s.mset({"user:1": "a", "user:2": "b", "users:3": "c"})
-        assert inv.clear_prefix(s, "user:").keys == 2 and s.exists("users:3")
 
 
 def test_keys_returns_everything_in_one_reply_scan_in_batches(fake):
@@ -335,21 +286,6 @@ def test_lua_fill_is_the_same_compare_and_set(real):
     client, ns = real
     fill = inv.lua_versioned_fill(client)
     assert "tombstone v2" in _race(client, ns, fill, versioned=True)
-    assert check_versioned_fill(lambda r, key, copy: inv.versioned_fill(r, key, copy))
-
-
-def test_check_versioned_fill_catches_plain_and_non_atomic_fills():
-    assert check_versioned_fill(lambda r, key, copy: inv.versioned_fill(r, key, copy))
-    assert not check_versioned_fill(inv.plain_fill)
-
-    def check_then_set(r, key, copy):
-        if inv.version_of(r.get(key)) > inv.version_of(copy):
-            return False
-        r.set(key, copy)
-        return True
-
-    failed = check_versioned_fill(check_then_set)
-    assert not failed and "WATCH" in failed.hint
 
 
 # ---- server-assisted -----------------------------------------------------------------------
@@ -451,3 +387,21 @@ SCENARIO_KNOB = "scenario = inv.Scenario(services=2, outage=(6.0, 12.0), deliver
 def test_notebook_runs_with_a_learners_scenario(changed):
     from tests.notebook_runner import run_learner_copy_with_knob
     run_learner_copy_with_knob("02_invalidation", SCENARIO_KNOB, changed)
+
+
+# ---- threads only where a real server needs them -------------------------------------------
+
+def test_notebook_02_runs_on_the_fake_without_starting_a_thread(fake_mode, monkeypatch):
+    """A browser kernel (Pyodide) cannot start threads: every fake-mode cell must do without."""
+    def no_threads(thread):
+        raise AssertionError(f"a thread was started: {thread!r}")
+
+    matplotlib.use("Agg")
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    monkeypatch.chdir(notebooks)
+    monkeypatch.setattr(threading.Thread, "start", no_threads)
+    scope = {"__name__": "__main__"}
+    for number, cell in enumerate(nbformat.read(notebooks / "02_invalidation.ipynb", as_version=4).cells):
+        if cell.cell_type == "code":
+            exec(compile(cell.source, f"02_invalidation cell {number}", "exec"), scope)
+    assert inv.subscriber_threads() == 0

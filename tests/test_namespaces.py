@@ -2,6 +2,7 @@ import re
 
 import pytest
 import redis
+from hypothesis import given, strategies as st
 
 import entropy_lab as lab
 from entropy_lab import namespaces
@@ -33,6 +34,48 @@ def test_key_and_name_round_trip(fake_mode):
     ns = lab.namespace(lab.connect(), "02")
     assert ns.key("user", 42) == "entropy-lab:02:user:42"
     assert ns.name(ns.key("user", 42)) == "user:42"
+
+
+@given(st.text(alphabet="ab:*?[]^-\\ é", max_size=12), st.text(alphabet="ab:*?[]\\", max_size=12))
+def test_an_escaped_glob_matches_exactly_its_own_text(text, other):
+    # the twin's SCAN MATCH pattern compiler is the reference for Redis glob syntax
+    from entropy_lab.twin.glob import compile_pattern
+    pattern = compile_pattern(namespaces.glob_escape(text).encode())
+    assert pattern.match(text.encode())
+    assert bool(pattern.match(other.encode())) == (other == text)
+
+
+# ------------------------------------------------------------------ prefix clears
+
+def test_clear_prefix_unlinks_only_the_prefix_even_with_glob_characters(fake_mode):
+    client = lab.connect()
+    ns = lab.namespace(client, "t-clear")
+    for name in ["p[1]:a", "p[1]:b", "p[1]x", "p1:a", "other"]:
+        client.set(ns.key(name), "v")
+    client.set("foreign:p[1]:a", "keep")
+    cleared = namespaces.clear_prefix(client, ns.key("p[1]:"), count=1)
+    assert cleared.keys == 2 and cleared.round_trips == cleared.scan_calls + 2
+    assert sorted(ns.name(k) for k in ns.scan()) == ["other", "p1:a", "p[1]x"]
+    assert client.get("foreign:p[1]:a") == "keep"
+
+
+def test_clearing_an_empty_prefix_is_refused(fake_mode):
+    with pytest.raises(LabError, match="empty prefix"):
+        namespaces.clear_prefix(lab.connect(), "")
+
+
+def test_clear_prefix_may_clear_anything_on_a_server_the_lab_owns(fake_mode):
+    with lab.sandbox() as s:
+        s.mset({"user:1": "a", "user:2": "b", "users:3": "c"})
+        assert namespaces.clear_prefix(s, "user:").keys == 2 and s.exists("users:3")
+
+
+@pytest.mark.redis_server
+def test_a_private_server_namespace_names_no_learner(fake_mode, monkeypatch):
+    monkeypatch.setenv("ENTROPY_LAB_LEARNER", "ada")
+    with lab.sandbox("server") as s:
+        assert lab.namespace(s, "02").prefix == "entropy-lab:02:"
+        assert namespaces.lab_keyspace(s) == ""
 
 
 @pytest.mark.parametrize("bad", ["", "a:b", " 00", "a@b", None])
@@ -91,8 +134,7 @@ def live(monkeypatch, redis_url):
     monkeypatch.setenv("ENTROPY_LAB_LEARNER", "ada")
     client = lab.connect("live")
     yield client
-    for key in client.scan_iter(match="entropy-lab:*"):
-        client.unlink(key)
+    namespaces.unlink_matching(client, ["entropy-lab:*"])  # every learner's keys this test made
 
 
 def test_live_prefix_names_the_learner_and_reset_spares_other_learners(live, monkeypatch):
@@ -125,3 +167,20 @@ def test_private_names_survive_another_kernels_reset(live, monkeypatch):
     assert mine.reset() == 1 and not live.exists(mine.private("log"))
     live.xadd(other.private("left-by-a-dead-kernel"), {"k": "v"})
     assert mine.reset(every_kernel=True) == 1
+
+
+def test_clear_prefix_on_a_live_server_stays_inside_the_learners_keys(live):
+    ns = lab.namespace(live, "02")
+    foreign = {"user:1": "a", "user:2": "b", "app:user:1": "c", "entropy-lab": "not ours",
+               "entropy-lab:someone-else:02:user:1": "d"}
+    live.mset(foreign)
+    live.mset({ns.key("user", i): "v" for i in range(3)})
+    try:
+        for prefix in ["user:", "app:", "entropy-lab", "entropy-lab:", "entropy-lab:someone-else:02:"]:
+            with pytest.raises(LabError, match="only its own keys"):
+                namespaces.clear_prefix(live, prefix)
+        assert namespaces.lab_keyspace(live) == "entropy-lab:ada:"
+        assert namespaces.clear_prefix(live, ns.key("user:")).keys == 3
+        assert {k: live.get(k) for k in foreign} == foreign
+    finally:
+        live.delete(*foreign)

@@ -19,9 +19,6 @@ P = "entropy-lab:check02:"
 TIME_LIMIT_S = 5.0
 
 
-
-
-
 def _seed(seed: int | None) -> int:
     return secrets.randbits(31) if seed is None else int(seed)
 
@@ -38,7 +35,7 @@ _SCRIPT = ["invalidate:" + P + "user:1", "update:" + P + "product:1", "update:" 
 _WORDS = ("cart", "order", "item", "feed", "post", "team", "page", "shop", "plan", "room", "deal", "note")
 
 
-def _random_fixture(rng: random.Random) -> tuple[dict, dict, list[str]]:
+def random_fixture(rng: random.Random) -> tuple[dict, dict, list[str]]:
     """An L1, a shared cache and a message sequence drawn from `rng`, covering every rule:
 
     keys with 0, 1, 2 and 3+ colons; a key and a longer key it is a string prefix of; nested keys
@@ -216,7 +213,7 @@ def check_invalidation_handler(handler, seed: int | None = None) -> Verdict:
         return verdict(False, f"scripted message {step} ({_short(text.partition(':')[2], P)!r} after "
                               f"{text.partition(':')[0]}:) went wrong.", why)
     seed = _seed(seed)
-    l1, shared, script = _random_fixture(random.Random(seed))
+    l1, shared, script = random_fixture(random.Random(seed))
     failed = _play(handler, l1, shared, script)
     if failed:
         step, text, why = failed
