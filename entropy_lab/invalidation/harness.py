@@ -114,6 +114,148 @@ class Scenario:
                               write_share=self.write_share, seed=self.seed)
 
 
+# Events between requests; at one instant: fills, then deliveries, then the outage's edges
+FILL, DELIVER, CUT, RESTORE = range(4)
+
+
+class _Replay:
+    """One strategy's run: the services, their transport, and the timed events between requests."""
+
+    def __init__(self, client: redis.Redis, ns: Namespace, strategy: Strategy, scenario: Scenario) -> None:
+        self.ns, self.strategy, self.scenario = ns, strategy, scenario
+        self.time = 0.0                       # the stream's clock: every service reads it
+        self.truth = SourceOfTruth()
+        for name in sorted({r.key for r in scenario.requests()}):
+            self.truth.write(name, payload(name, 1), 0.0)
+        fill = versioned_fill if strategy.versioned else plain_fill
+        self.services = [Service(f"svc{i}", client, ns, self.truth, ttl=strategy.ttl, fill=fill,
+                                 now=lambda: self.time) for i in range(scenario.services)]
+        channel = ns.private("channel", "invalidations")
+        log = InvalidationLog(client, ns.private("log", "invalidations")) if strategy.transport == "stream" else None
+        self.publisher = Publisher(client, channel if strategy.transport == "pubsub" else None, log,
+                                   strategy.versioned)
+        self.subscribers: list[Subscriber] = []
+        self.readers: list[LogReader] = []
+        if strategy.transport == "pubsub":
+            self.subscribers = [Subscriber(s, channel).start(thread=False) for s in self.services]
+        elif strategy.transport == "stream":
+            self.readers = [LogReader(s, log) for s in self.services]
+        self.outcome = Outcome(strategy.name)
+        self.events: list[tuple[float, int, int, tuple]] = []   # (at, kind, order scheduled, data)
+        self.scheduled = 0
+        self.cut_off = False
+        self.epoch = [0] * scenario.services      # a pub/sub reconnect loses what was in flight
+        self.in_flight = [0] * scenario.services
+        self.owed = [0] * scenario.services       # stream entries each reader should have read by now
+        if scenario.outage is not None and strategy.transport is not None:
+            self.schedule(scenario.outage[0], CUT, ())
+            self.schedule(scenario.outage[1], RESTORE, ())
+
+    def schedule(self, at: float, kind: int, data: tuple) -> None:
+        self.events.append((at, kind, self.scheduled, data))
+        self.scheduled += 1
+
+    def run_events(self, until: float) -> None:
+        """Run every event due by `until`, in time order."""
+        due = sorted(e for e in self.events if e[0] <= until)
+        self.events = [e for e in self.events if e[0] > until]
+        for at, kind, _, data in due:
+            self.time = at
+            if kind == FILL:
+                service, name, record = data
+                service.fill(name, record, at)
+            elif kind == DELIVER:
+                self.deliver(*data)
+            elif kind == CUT:
+                self.cut()
+            else:
+                self.restore()
+
+    def deliver(self, i: int, sent_epoch: int) -> None:
+        """One invalidation reaches instance `i` (lost if its connection dropped since it was sent)."""
+        if self.subscribers:
+            if sent_epoch == self.epoch[i] and self.subscribers[i].running:
+                self.subscribers[i].pump(1)
+                self.in_flight[i] -= 1
+            return
+        self.owed[i] += 1
+        reader = self.readers[i]
+        if not (self.cut_off and i == self.scenario.cut_off) and self.owed[i] > reader.applied:
+            reader.catch_up(limit=self.owed[i] - reader.applied)
+
+    def cut(self) -> None:
+        """The outage starts: the last instance's pub/sub connection closes, losing what was in flight."""
+        self.cut_off = True
+        if self.subscribers:
+            cut = self.scenario.cut_off
+            self.subscribers[cut].stop()
+            self.outcome.lost += self.in_flight[cut]
+            self.in_flight[cut] = 0
+            self.epoch[cut] += 1
+
+    def restore(self) -> None:
+        """The outage ends: pub/sub resubscribes (the past is gone), a stream reader catches up."""
+        self.cut_off = False
+        if self.subscribers:
+            self.subscribers[self.scenario.cut_off].start(thread=False)
+        if self.readers:
+            self.readers[self.scenario.cut_off].catch_up(pending=True)
+
+    def read(self, t: float, name: str, service: Service) -> None:
+        """A read; a miss reads the truth now and fills the caches `fill_delay` later."""
+        served = service.lookup(name, t)
+        if served is None:
+            record = self.truth.read(name)
+            self.schedule(t + self.scenario.fill_delay, FILL, (service, name, record))
+            served = Read(record.value, "truth", record.version, False, 0.0)
+        outcome = self.outcome
+        outcome.reads += 1
+        outcome.stale_reads += served.stale
+        outcome.worst_age = max(outcome.worst_age, served.age)
+        outcome.timeline.append((t, served.stale))
+        cut_off_now = self.cut_off and self.services.index(service) == self.scenario.cut_off
+        if self.strategy.transport is not None and served.stale and served.source == "l1" \
+                and served.age < self.scenario.delivery_delay and not cut_off_now:
+            outcome.in_flight.append(t)
+
+    def write(self, t: float, name: str) -> None:
+        """A write: the truth changes, Redis is fixed and the invalidation sent at once."""
+        current = self.truth.peek(name)
+        record = self.truth.write(name, payload(name, current.version + 1), t)
+        if self.strategy.transport is None:
+            return
+        self.publisher.invalidate(self.ns.key(name), record.version)
+        for i in range(self.scenario.services):
+            if self.subscribers and not self.subscribers[i].running:
+                self.outcome.lost += 1      # not connected when it was published
+                continue
+            if self.subscribers:
+                self.in_flight[i] += 1
+            self.schedule(t + self.scenario.delivery_delay, DELIVER, (i, self.epoch[i]))
+
+    def run(self) -> Outcome:
+        rng = random.Random(self.scenario.seed)
+        try:
+            for request in self.scenario.requests():
+                self.run_events(request.at)
+                self.time = request.at
+                service = self.services[rng.randrange(len(self.services))]
+                if request.op == "read":
+                    self.read(request.at, request.key, service)
+                else:
+                    self.write(request.at, request.key)
+            self.run_events(float("inf"))
+        finally:
+            for sub in self.subscribers:
+                sub.stop()
+        outcome = self.outcome
+        outcome.messages = self.publisher.sent
+        outcome.round_trips = (sum(s.round_trips for s in self.services) + self.publisher.round_trips
+                               + sum(r.round_trips for r in self.readers))
+        outcome.source_reads = self.truth.reads
+        return outcome
+
+
 def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenario: Scenario = Scenario()) -> Outcome:
     """Replay the scenario's traffic through `scenario.services` services using `strategy`.
 
@@ -126,117 +268,7 @@ def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenari
     until the outage ends, then catches up).
     """
     ns.reset()
-    stream_time = [0.0]
-    now = lambda: stream_time[0]  # noqa: E731
-    truth = SourceOfTruth()
-    for name in sorted({r.key for r in scenario.requests()}):
-        truth.write(name, payload(name, 1), 0.0)
-    fill = versioned_fill if strategy.versioned else plain_fill
-    services = [Service(f"svc{i}", client, ns, truth, ttl=strategy.ttl, fill=fill, now=now)
-                for i in range(scenario.services)]
-    channel = ns.private("channel", "invalidations")
-    log = InvalidationLog(client, ns.private("log", "invalidations")) if strategy.transport == "stream" else None
-    publisher = Publisher(client, channel if strategy.transport == "pubsub" else None, log, strategy.versioned)
-    subscribers: list[Subscriber] = []
-    readers: list[LogReader] = []
-    if strategy.transport == "pubsub":
-        subscribers = [Subscriber(s, channel).start(thread=False) for s in services]
-    elif strategy.transport == "stream":
-        readers = [LogReader(s, log) for s in services]
-    rng = random.Random(scenario.seed)
-    outcome = Outcome(strategy.name)
-    cut = scenario.cut_off
-    # Events between requests, in time order; ties: fills, then deliveries, then the outage's edges
-    FILL, DELIVER, CUT, RESTORE = 0, 1, 2, 3
-    events: list[tuple[float, int, int, tuple]] = []
-    order = 0
-
-    def schedule(at: float, kind: int, payload_: tuple) -> None:
-        nonlocal order
-        events.append((at, kind, order, payload_))
-        order += 1
-
-    if scenario.outage is not None and strategy.transport is not None:
-        schedule(scenario.outage[0], CUT, ())
-        schedule(scenario.outage[1], RESTORE, ())
-    cut_off = False
-    epoch = [0] * scenario.services      # a pub/sub reconnect loses what was in flight
-    in_flight = [0] * scenario.services
-    owed = [0] * scenario.services       # stream entries each reader should have read by now
-
-    def run_events(until: float) -> None:
-        nonlocal events, cut_off
-        due = sorted(e for e in events if e[0] <= until)
-        events = [e for e in events if e[0] > until]
-        for at, kind, _, data in due:
-            stream_time[0] = at
-            if kind == FILL:
-                service, name, record = data
-                service.fill(name, record, at)
-            elif kind == DELIVER:
-                i, sent_epoch = data
-                if subscribers:
-                    if sent_epoch == epoch[i] and subscribers[i].running:
-                        subscribers[i].pump(1)
-                        in_flight[i] -= 1
-                else:
-                    owed[i] += 1
-                    if not (cut_off and i == cut) and owed[i] > readers[i].applied:
-                        readers[i].catch_up(limit=owed[i] - readers[i].applied)
-            elif kind == CUT:
-                cut_off = True
-                if subscribers:
-                    subscribers[cut].stop()
-                    outcome.lost += in_flight[cut]
-                    in_flight[cut] = 0
-                    epoch[cut] += 1
-            elif kind == RESTORE:
-                cut_off = False
-                if subscribers:
-                    subscribers[cut].start(thread=False)
-                if readers:
-                    readers[cut].catch_up(pending=True)
-
-    try:
-        for request in scenario.requests():
-            t = request.at
-            run_events(t)
-            stream_time[0] = t
-            service = services[rng.randrange(len(services))]
-            if request.op == "read":
-                served = service.lookup(request.key, t)
-                if served is None:
-                    record = truth.read(request.key)
-                    schedule(t + scenario.fill_delay, FILL, (service, request.key, record))
-                    served = Read(record.value, "truth", record.version, False, 0.0)
-                outcome.reads += 1
-                outcome.stale_reads += served.stale
-                outcome.worst_age = max(outcome.worst_age, served.age)
-                outcome.timeline.append((t, served.stale))
-                if strategy.transport is not None and served.stale and served.source == "l1" \
-                        and served.age < scenario.delivery_delay and not (cut_off and services.index(service) == cut):
-                    outcome.in_flight.append(t)
-            else:
-                current = truth.peek(request.key)
-                record = truth.write(request.key, payload(request.key, current.version + 1), t)
-                if strategy.transport is None:
-                    continue
-                publisher.invalidate(ns.key(request.key), record.version)
-                for i in range(scenario.services):
-                    if subscribers and not subscribers[i].running:
-                        outcome.lost += 1      # not connected when it was published
-                        continue
-                    if subscribers:
-                        in_flight[i] += 1
-                    schedule(t + scenario.delivery_delay, DELIVER, (i, epoch[i]))
-        run_events(float("inf"))
-    finally:
-        for sub in subscribers:
-            sub.stop()
-    outcome.messages = publisher.sent
-    outcome.round_trips = (sum(s.round_trips for s in services) + publisher.round_trips
-                           + sum(r.round_trips for r in readers))
-    outcome.source_reads = truth.reads
+    outcome = _Replay(client, ns, strategy, scenario).run()
     ns.reset()
     return outcome
 
