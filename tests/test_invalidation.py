@@ -15,6 +15,7 @@ from entropy_lab import invalidation as inv
 from entropy_lab import namespaces
 from entropy_lab.errors import LabError
 from entropy_lab.truth import SourceOfTruth
+from tests.notebook_runner import run_learner_copy_with_knob
 
 
 @pytest.fixture
@@ -385,7 +386,6 @@ SCENARIO_KNOB = "scenario = inv.Scenario(services=2, outage=(6.0, 12.0), deliver
     "scenario = inv.Scenario(services=1, outage=None, delivery_delay=0, seed=5)",
 ], ids=["three-instances-long-outage-slow-delivery", "one-instance-no-outage-instant-delivery"])
 def test_notebook_runs_with_a_learners_scenario(changed):
-    from tests.notebook_runner import run_learner_copy_with_knob
     run_learner_copy_with_knob("02_invalidation", SCENARIO_KNOB, changed)
 
 

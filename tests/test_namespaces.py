@@ -1,4 +1,5 @@
 import re
+import socket
 
 import pytest
 import redis
@@ -7,6 +8,7 @@ from hypothesis import given, strategies as st
 import entropy_lab as lab
 from entropy_lab import namespaces
 from entropy_lab.errors import LabError
+from entropy_lab.twin.glob import compile_pattern
 
 
 def test_reset_deletes_only_its_prefix(fake_mode):
@@ -39,7 +41,6 @@ def test_key_and_name_round_trip(fake_mode):
 @given(st.text(alphabet="ab:*?[]^-\\ é", max_size=12), st.text(alphabet="ab:*?[]\\", max_size=12))
 def test_an_escaped_glob_matches_exactly_its_own_text(text, other):
     # the twin's SCAN MATCH pattern compiler is the reference for Redis glob syntax
-    from entropy_lab.twin.glob import compile_pattern
     pattern = compile_pattern(namespaces.glob_escape(text).encode())
     assert pattern.match(text.encode())
     assert bool(pattern.match(other.encode())) == (other == text)
@@ -105,7 +106,6 @@ def test_invalid_learner_ids_are_refused(bad):
 
 
 def test_default_learner_is_stable_short_and_hides_the_host(monkeypatch):
-    import socket
     monkeypatch.delenv("ENTROPY_LAB_LEARNER", raising=False)
     first = namespaces.learner_id()
     assert first == namespaces.learner_id() == namespaces.default_learner()

@@ -10,6 +10,8 @@ import fnmatch
 import random
 import secrets
 
+import redis
+
 from .. import backends
 from ..invalidation import apply_message, encode_copy, encode_tombstone, is_tombstone, version_of, versioned_fill
 from ..truth import Record
@@ -234,21 +236,21 @@ class _SneakyClient:
     def __init__(self, client, sneak) -> None:
         self._client, self._sneak, self.sneaked = client, sneak, False
 
-    def _after_get(self) -> None:
+    def sneak_once(self) -> None:
         if not self.sneaked:
             self.sneaked = True
             self._sneak()
 
     def get(self, name):
         value = self._client.get(name)
-        self._after_get()
+        self.sneak_once()
         return value
 
     def pipeline(self, transaction: bool = True, shard_hint=None):
         return _SneakyPipeline(self._client.pipeline(transaction, shard_hint), self)
 
     def transaction(self, func, *watches, value_from_callable: bool = False, **kwargs):
-        import redis
+        """redis-py's `Redis.transaction`, on the sneaky pipeline (the sneak happens once)."""
         with self.pipeline(True) as pipe:
             while True:
                 try:
@@ -271,7 +273,7 @@ class _SneakyPipeline:
     def get(self, name):
         result = self._pipe.get(name)
         if self._pipe.watching and not self._pipe.explicit_transaction:
-            self._owner._after_get()
+            self._owner.sneak_once()
         return result
 
     def __enter__(self):
