@@ -8,9 +8,27 @@ from __future__ import annotations
 
 import threading
 import time as _time
+from typing import Protocol, runtime_checkable
 
 # 2026-01-01T00:00:00Z: a fixed start keeps fake-mode outputs identical run to run.
 VIRTUAL_EPOCH = 1_767_225_600.0
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the lab needs from a clock: a fake server reads `time()`, lessons wait with `sleep()`.
+
+    `virtual` says whether `sleep` moves time instantly (a VirtualClock) or really waits."""
+
+    virtual: bool
+
+    def time(self) -> float:
+        """Seconds since the epoch."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` pass."""
+        ...
 
 
 class VirtualClock:
@@ -55,7 +73,7 @@ class RealClock:
         return "RealClock()"
 
 
-_active: VirtualClock | RealClock = RealClock()
+_active: Clock = RealClock()
 _virtual = VirtualClock()
 
 
@@ -64,12 +82,12 @@ def virtual() -> VirtualClock:
     return _virtual
 
 
-def active() -> VirtualClock | RealClock:
+def active() -> Clock:
     """The clock lessons use now (set by `entropy_lab.connect`)."""
     return _active
 
 
-def use(clock: VirtualClock | RealClock) -> None:
+def use(clock: Clock) -> None:
     """Make `clock` the lab's active clock."""
     global _active
     _active = clock

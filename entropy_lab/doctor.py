@@ -11,7 +11,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+import redis
+
+from . import backends
+from .errors import LabError
+from .namespaces import learner_id, learner_prefix
 from .runtime import in_browser
+from .servers import INSTALL_HINTS, redis_server_path
+from .workshop_server import probe
 
 PACKAGES = ("redis", "fakeredis", "jupyterlab", "ipywidgets", "matplotlib", "numpy")
 
@@ -44,9 +51,6 @@ def check_packages(names: tuple[str, ...] = PACKAGES) -> list[Check]:
 
 
 def check_backend() -> list[Check]:
-    from . import backends
-    from .errors import LabError
-
     try:
         name = backends.chosen_backend()
     except LabError as exc:
@@ -67,13 +71,8 @@ def check_backend() -> list[Check]:
     return checks
 
 
-def check_permissions(client) -> list[Check]:
+def check_permissions(client: redis.Redis) -> list[Check]:
     """What this URL may do on a shared server: one permitted and a few forbidden commands."""
-    import redis
-
-    from .namespaces import learner_id, learner_prefix
-    from .workshop_server import probe
-
     learner = learner_id(client)
     prefix = learner_prefix(learner)
     checks = [Check(True, f"learner id: {learner} (your keys and channels: {prefix}*)")]
@@ -97,8 +96,6 @@ def check_permissions(client) -> list[Check]:
 
 
 def check_redis_server() -> Check:
-    from .servers import INSTALL_HINTS, redis_server_path
-
     path = redis_server_path()
     if path is None:
         return Check(False, "redis-server on PATH (needed for private servers, sandboxes and the cluster lesson)",

@@ -89,10 +89,11 @@ def test_server_backend_owns_and_stops_its_process(monkeypatch):
     from tests.conftest import need_redis_server
     need_redis_server()
     r = lab.connect("server")
-    server = r.entropy_lab_owner
-    assert r.ping() and server.running
+    owner = backends.owner_of(r)
+    assert isinstance(owner, backends.ServerBackend)
+    assert r.ping() and owner.server.running
     lab.close(r)
-    assert not server.running
+    assert not owner.server.running
 
 
 def test_sandbox_refuses_to_reconfigure_live_clients(monkeypatch, redis_url):
@@ -206,3 +207,103 @@ def test_a_bad_learner_id_fails_at_connect(monkeypatch, redis_url):
     monkeypatch.setenv("ENTROPY_LAB_LEARNER", "ada lovelace")
     with pytest.raises(LabError, match="not a learner id"):
         lab.connect()
+
+
+# ------------------------------------------------------------------ backends as objects (issue 16)
+
+def test_no_attribute_is_written_onto_a_client(fake_mode):
+    r = lab.connect()
+    assert lab.backend_of(r) == "fake"  # found in the weak map, not on the client
+    for client in (r, lab.another_client(r)):
+        assert not [name for name in vars(client) if name.startswith("entropy_lab")]
+
+
+def test_clients_the_lab_did_not_make_are_named_by_what_they_are():
+    import fakeredis
+
+    assert backends.backend_of(fakeredis.FakeRedis()) == "fake"  # never mistaken for a live server
+    assert backends.backend_of(redis.Redis()) == "live"  # unknown real server: never reconfigured
+    assert backends.owner_of(redis.Redis()) is None
+
+
+def test_the_weak_map_does_not_keep_a_client_alive(fake_mode):
+    import gc
+    import weakref
+
+    backend = backends.FakeBackend()
+    gone = weakref.ref(backend.client())
+    gc.collect()
+    assert gone() is None
+
+
+def test_each_backend_owns_its_clock():
+    own = clock.VirtualClock(start=100.0)
+    fake = backends.FakeBackend(clock=own)
+    r = fake.client()
+    r.set("k", "v", ex=10)
+    own.sleep(9)
+    assert r.get("k") == "v" and backends.clock_of(r) is own
+    own.sleep(2)
+    assert r.get("k") is None
+    assert isinstance(own, clock.Clock) and isinstance(clock.RealClock(), clock.Clock)
+
+
+def test_another_client_shares_the_server_and_close_closes_the_backend(fake_mode):
+    fake = backends.FakeBackend(config={"maxmemory": "1mb"})
+    a = fake.client()
+    b = lab.another_client(a)
+    a.set("k", "v")
+    assert b.get("k") == "v" and b.config_get("maxmemory") == {"maxmemory": "1048576"}
+    assert backends.owner_of(b) is fake and lab.backend_of(b) == "fake"
+    fake.close()
+    assert b.get("k") == "v"  # closing drops connections, not the embedded data
+
+
+def test_a_server_backend_stops_only_the_server_it_started(fresh_redis_server):
+    borrowed = backends.ServerBackend(fresh_redis_server)
+    client = borrowed.client()
+    assert lab.backend_of(client) == "server" and client.ping()
+    lab.close(client)
+    assert fresh_redis_server.running  # the test's server: the test stops it
+    owned = backends.ServerBackend()
+    owned.client().ping()
+    owned.close()
+    assert not owned.server.running
+
+
+def test_connect_makes_the_backends_clock_the_lab_clock(fake_mode):
+    r = lab.connect()
+    assert clock.active() is backends.clock_of(r) and clock.active().virtual
+
+
+@pytest.fixture
+def no_threads_processes_or_sockets(monkeypatch):
+    """What a browser kernel (Pyodide) lacks: any attempt to use one fails the test."""
+    import subprocess
+    import threading
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fake path tried to start a thread, a process or a socket")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def test_the_fake_path_needs_no_thread_process_or_socket(fake_mode, no_threads_processes_or_sockets):
+    from entropy_lab import eviction as ev
+    from entropy_lab.cluster import start_cluster
+
+    r = lab.connect()
+    lab.another_client(r).set("k", "v")
+    lab.banner(r)
+    with lab.sandbox(maxmemory="1mb", maxmemory_policy="allkeys-lru") as box:
+        assert ev.fill(box, 2000, 1024).evicted_keys > 0
+        assert len(ev.eviction_order(box, ev.PREDICTION_KEYS, ev.PREDICTION_POLICY, ev.PREDICTION_EVICT)) == 3
+    with ev.twin_sandbox(maxmemory="2mb") as box:
+        assert ev.lru_survival(box, samples=5).evicted > 0
+    cluster = start_cluster(masters=3)
+    cluster.client().set("k", "v")
+    assert cluster.add_master(probe_keys=["k"]).slots_moved > 0
+    cluster.stop()
+    lab.close(r)

@@ -6,9 +6,9 @@ import random
 import pytest
 
 from entropy_lab import ttl
+from entropy_lab.backends import FakeBackend
 from entropy_lab.checks import check_jitter, check_ttl_choice, lesson01
 from entropy_lab.namespaces import namespace
-from entropy_lab.twin import TwinServer, fake_client
 
 
 def _text(v):
@@ -19,7 +19,7 @@ def _text(v):
 
 def test_worked_solution_passes_and_explains_the_band():
     # the notebook's solution: sweep, keep the feasible TTLs, take the middle one
-    client = fake_client(TwinServer())
+    client = FakeBackend().client()
     ns = namespace(client, "t01c")
     feasible = ttl.feasible_ttls(ttl.ttl_sweep(client, ns, lesson01.exercise_stream(), range(5, 45, 5)))
     assert feasible == [20, 25]
@@ -33,7 +33,7 @@ def test_worked_solution_passes_and_explains_the_band():
 
 
 def test_the_band_stated_by_the_check_is_measured():
-    client = fake_client(TwinServer())
+    client = FakeBackend().client()
     ns = namespace(client, "t01c")
     ok = ttl.feasible_ttls(ttl.ttl_sweep(client, ns, lesson01.exercise_stream(), range(1, 61)))
     low, high = lesson01.EXERCISE_BAND

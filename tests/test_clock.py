@@ -14,7 +14,7 @@ def test_fake_ttl_follows_the_virtual_clock(fake_mode):
     assert r.get("k") == "v"
     lab.sleep(0.2)
     assert r.get("k") is None
-    assert time.monotonic() - started < 0.5  # no real waiting
+    assert time.monotonic() - started < 4  # no real waiting: really sleeping would take 5.1 s
 
 
 def test_virtual_clock_is_shared_by_fake_servers(fake_mode):

@@ -290,8 +290,8 @@ def test_classify_and_cli_errors():
     assert classify(MovedError("3999 127.0.0.1:6381")) == "MOVED"
     assert classify(AskError("3999 127.0.0.1:6381")) == "ASK"
     with pytest.raises(LabError, match="CLUSTERDOWN"):
-        lab_cluster._check_cli_output(["rebalance"], 0, "\x1b[31;1m*** clusterManagerMoveSlot: ERR CLUSTERDOWN\x1b[0m")
-    lab_cluster._check_cli_output(["create"], 0, "\x1b[32;1m[OK] All 16384 slots covered.\x1b[0m")
+        lab_cluster.check_cli_output(["rebalance"], 0, "\x1b[31;1m*** clusterManagerMoveSlot: ERR CLUSTERDOWN\x1b[0m")
+    lab_cluster.check_cli_output(["create"], 0, "\x1b[32;1m[OK] All 16384 slots covered.\x1b[0m")
 
 
 @pytest.mark.parametrize("call, word", [

@@ -6,6 +6,7 @@ import redis
 import entropy_lab as lab
 from entropy_lab import clock
 from entropy_lab import eviction as ev
+from entropy_lab.backends import ServerBackend
 from entropy_lab.checks import check_eviction_prediction, check_policy_and_size
 from entropy_lab.errors import LabError
 
@@ -20,8 +21,7 @@ def twin():
 
 @pytest.fixture
 def real(fresh_redis_server):
-    client = fresh_redis_server.client()
-    client.entropy_lab_backend = "server"  # a private server this test owns
+    client = ServerBackend(fresh_redis_server).client()  # a private server this test owns
     client.config_set("maxmemory", "2mb")
     yield client
     client.close()
@@ -211,11 +211,10 @@ def test_real_memory_usage_and_eviction_order_match_the_twin(real, twin):
 def test_real_unconfigured_server_has_no_memory_limit(fresh_redis_server):
     """The notebook: `noeviction` is the default policy, but an unconfigured Redis has maxmemory 0
     (no limit), so it never refuses a write for memory."""
-    client = fresh_redis_server.client()
+    client = ServerBackend(fresh_redis_server).client()
     try:
         assert client.config_get("maxmemory") == {"maxmemory": "0"}
         assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
-        client.entropy_lab_backend = "server"
         result = ev.fill(client, 4000, 1024)  # about 5 MB, more than any limit the lesson uses
         assert result.first_oom is None and result.written == result.keys == 4000
         assert result.used_memory > 4 * 2**20 and result.maxmemory == 0
@@ -258,8 +257,7 @@ def test_real_server_logs_no_eviction_messages():
     from entropy_lab.servers import LOG_FILE, RedisServer
 
     with RedisServer.start({"loglevel": "notice", "maxmemory": "2mb", "maxmemory-policy": "allkeys-lru"}) as server:
-        client = server.client()
-        client.entropy_lab_backend = "server"
+        client = ServerBackend(server).client()
         result = ev.fill(client, 3000, 1024)
         client.close()
         assert result.evicted_keys > 2000

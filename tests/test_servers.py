@@ -7,13 +7,15 @@ import time
 
 import pytest
 
+from entropy_lab import backends
 from tests.conftest import need_redis_server
 
 STARTER = """
 import sys, time
 import entropy_lab as lab
+from entropy_lab.backends import owner_of
 r = lab.connect("server")
-print(r.entropy_lab_owner.pid, flush=True)
+print(owner_of(r).server.pid, flush=True)
 time.sleep(60)
 """
 
@@ -103,12 +105,13 @@ def test_a_server_that_refuses_its_config_says_why():
 THREAD_STARTER = """
 import threading, time
 import entropy_lab as lab
+from entropy_lab.backends import owner_of
 box = {}
 worker = threading.Thread(target=lambda: box.update(r=lab.connect("server")))
 worker.start()
 worker.join()  # the thread that started the server is gone
 time.sleep(0.5)
-print(box["r"].entropy_lab_owner.pid, box["r"].ping(), flush=True)
+print(owner_of(box["r"]).server.pid, box["r"].ping(), flush=True)
 time.sleep(60)
 """
 
@@ -131,7 +134,7 @@ def test_a_server_started_from_a_worker_thread_outlives_the_thread():
         assert box["r"].set("k", "v") and box["r"].get("k") == "v"
     finally:
         lab.close(box["r"])
-    assert not box["r"].entropy_lab_owner.running
+    assert not backends.owner_of(box["r"]).server.running
 
 
 @pytest.mark.redis_server

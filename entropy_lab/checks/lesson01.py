@@ -12,8 +12,8 @@ from functools import lru_cache
 from statistics import fmean
 
 from .. import ttl
+from ..backends import scratch_client
 from ..namespaces import namespace
-from ..twin import TwinServer, fake_client
 from . import TooSlow, Verdict, time_limit, verdict
 
 # Exercise (a): a bigger catalogue than the notebook's (250 items, not 100), prices changing every
@@ -31,13 +31,6 @@ JITTER_BASES = (4.0, 15.0, 60.0)
 SECOND_STAMPEDE = ttl.StampedeWorkload(n_keys=100, read_rate=100, seconds=40, ttl=30, recompute=0.2, seed=3)
 
 
-def _private_client():
-    return fake_client(TwinServer())
-
-
-
-
-
 # ---- exercise (a): choose a TTL ------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
@@ -48,7 +41,7 @@ def exercise_stream():
 
 @lru_cache(maxsize=64)
 def ttl_choice_result(ttl_seconds: float) -> ttl.TTLResult:
-    client = _private_client()
+    client = scratch_client()
     return ttl.run_ttl(client, namespace(client, "check01"), exercise_stream(), ttl_seconds)
 
 
@@ -105,7 +98,7 @@ def check_ttl_choice(ttl_seconds) -> Verdict:
 
 @lru_cache(maxsize=2)
 def undefended_peak(second: bool = False) -> int:
-    client = _private_client()
+    client = scratch_client()
     workload = SECOND_STAMPEDE if second else ttl.STAMPEDE
     return ttl.run_stampede(client, namespace(client, "check01"), workload).peak
 
@@ -197,7 +190,7 @@ def check_jitter(fn) -> Verdict:
             return verdict(False, f"for a base of {base:g} s your TTLs span only {spread:.1%} of it: jitter too "
                                   "small (a fixed amount such as + rng.random() shrinks as the base grows).",
                            "make the jitter a fraction of base: base * rng.uniform(0.8, 1.2).")
-    client = _private_client()
+    client = scratch_client()
     ns = namespace(client, "check01")
     try:
         with time_limit(20):
