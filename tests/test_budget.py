@@ -1,5 +1,7 @@
 """The entropy-budget model (notebook 06): workload, defences, frontier, real-Redis replay, capstone check."""
 import itertools
+import math
+import threading
 from dataclasses import replace
 
 import pytest
@@ -7,6 +9,7 @@ import pytest
 import entropy_lab as lab
 from entropy_lab import budget as bg
 from entropy_lab.budget import CAPSTONE_SLO, ENERGY_BUDGET, BudgetConfig
+from entropy_lab.budget.model import VERSION
 from entropy_lab.checks import check_budget_config
 from entropy_lab.errors import LabError
 from tests.conftest import need_redis_server
@@ -232,6 +235,75 @@ def test_replay_on_a_real_server_matches_the_model(small, fresh_redis_server):
     assert 0 < grew / model.redis_bytes - 1 < 0.4  # the model's memory estimate is a floor
     ns.reset()
     assert client.pubsub_numsub(ns.key("invalidate")) == [(ns.key("invalidate"), 0)]
+
+
+def test_the_fake_replay_starts_no_thread(small, monkeypatch):
+    """Threads only where a real server needs them: the fake path must also run in a browser kernel."""
+    def refuse(thread):
+        raise AssertionError(f"the fake path started a thread: {thread.name}")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    config = replace(SOLUTION, l1_ttl=1, maxmemory_mb=4)
+    with lab.sandbox("fake", maxmemory="64mb") as r:
+        ns = lab.namespace(r, "06")
+        real = bg.replay_on_redis(r, ns, config, small)
+        bg.write_strategies(r, ns, seconds=2.0)
+        ns.reset()
+    assert real.messages > 0
+
+
+class _RivalWritesAfterFirstRead:
+    """A client whose first read inside a transaction is followed by a rival's write: a lost race."""
+
+    def __init__(self, client, rival_write) -> None:
+        self.client, self.rival_write = client, rival_write
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def pipeline(self):
+        pipe = self.client.pipeline()
+        read = pipe.get
+
+        def get(key):
+            value = read(key)
+            if self.rival_write is not None:
+                self.rival_write, write = None, self.rival_write
+                write()
+            return value
+
+        pipe.get = get
+        return pipe
+
+
+def test_a_versioned_fill_that_loses_a_race_is_decided_again(small):
+    """The rival stores version 5 between our WATCH and EXEC: the fill of version 3 re-reads and stands back."""
+    config = BudgetConfig(versioned=True)
+    with lab.sandbox("fake") as r:
+        ns = lab.namespace(r, "t06")
+        rival = bg.RedisTier(lab.another_client(r), ns, config, small)
+        tier = bg.RedisTier(_RivalWritesAfterFirstRead(r, lambda: rival.set(7, 5, math.inf, 0.0)), ns, config, small)
+        assert tier.set(7, 3, math.inf, 0.0, if_newer=True) is False
+        assert tier.get(7, 0.0)[VERSION] == 5
+        assert tier.set(7, 6, math.inf, 0.0, if_newer=True) is True
+        ns.reset()
+
+
+@pytest.mark.parametrize("stored, expires, filled, stands", [
+    (5, math.inf, 3, False),   # an older fill never replaces a newer copy
+    (5, math.inf, 5, True),    # the same version may be written again
+    (3, math.inf, 5, True),    # a newer fill replaces an older copy
+    (5, 10.0, 3, True),        # an expired copy is no copy: the older fill lands
+])
+def test_the_model_and_the_redis_tier_refuse_the_same_fills(small, stored, expires, filled, stands):
+    config = BudgetConfig(versioned=True, maxmemory_mb=4)
+    model = bg.ModelRedis(config, small)
+    with lab.sandbox("fake") as r:
+        tier = bg.RedisTier(r, lab.namespace(r, "t06"), config, small)
+        for t in (model, tier):
+            t.set(7, stored, expires, 0.0)
+            assert t.set(7, filled, math.inf, 20.0, if_newer=True) is stands
+            assert t.get(7, 20.0)[VERSION] == (filled if stands else stored)
 
 
 def test_eviction_standin_is_close_to_the_twin():
