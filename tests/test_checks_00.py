@@ -1,11 +1,14 @@
 """Notebook 00's self-check: the worked solution passes, plausible wrong answers are rejected by name."""
 import itertools
+from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from entropy_lab.checks import check_stale_key_share
+from entropy_lab.checks.lesson00 import random_cache
 from entropy_lab.truth import decode
-from tests.notebook_runner import solution_function
+from tests.notebook_runner import run_learner_copy_with_knob, solution_function
 
 
 solution = solution_function("00_watch_a_cache_decay", "stale_key_share", {"decode": decode})
@@ -175,16 +178,11 @@ def test_an_answer_tuned_to_the_example_fails_on_every_seed():
 
 
 def test_random_caches_differ_between_seeds():
-    from entropy_lab.checks.lesson00 import _random
-    answers = {round(_random(seed).answer, 6) for seed in range(20)}
+    answers = {round(random_cache(seed).answer, 6) for seed in range(20)}
     assert len(answers) > 5 and 0.5 not in answers
 
 
 def test_exact_answers_of_other_number_types_pass():
-    from fractions import Fraction
-
-    import numpy as np
-
     def as_fraction(r, ns, truth):
         keys = list(ns.scan())
         stale = sum(truth.stale_since(ns.name(k), decode(r.get(k))[0]) is not None for k in keys)
@@ -218,5 +216,4 @@ def test_every_wrong_answer_has_its_own_hint():
     ("window=5", "window=60"),
 ], ids=["another seed", "few keys, no writes", "one window"])
 def test_the_learner_copy_runs_with_a_changed_knob(old, new):
-    from tests.notebook_runner import run_learner_copy_with_knob
     run_learner_copy_with_knob("00_watch_a_cache_decay", old, new)

@@ -1,13 +1,29 @@
+"""Lesson 00's decay run, and the stream helpers it still offers (they live in entropy_lab.workloads)."""
+import pytest
+
 import entropy_lab as lab
-from entropy_lab.decay import request_stream, run_decay, value_size
+from entropy_lab import workloads
+from entropy_lab.decay import Request, payload, request_stream, run_decay, value_size
+from entropy_lab.errors import LabError
 from entropy_lab.truth import SourceOfTruth
+
+
+def test_stream_helpers_are_the_shared_workloads():
+    """Notebooks and lessons 01, 02 and 06 import these from decay: the same objects, not copies."""
+    assert (Request, request_stream, value_size, payload) == (
+        workloads.Request, workloads.request_stream, workloads.value_size, workloads.payload)
 
 
 def test_stream_is_seeded_and_stable():
     a, b = request_stream(seed=3), request_stream(seed=3)
     assert a == b and a != request_stream(seed=4)
     assert 0.08 < sum(r.op == "write" for r in a) / len(a) < 0.12
-    assert value_size("item:1") == value_size("item:1")
+
+
+def test_payload_is_as_long_as_its_keys_value_size():
+    sizes = {value_size(f"item:{i}") for i in range(200)}
+    assert min(sizes) >= 64 and max(sizes) < 2048 and len(sizes) > 150
+    assert len(payload("item:7", 3)) == value_size("item:7") and payload("item:7", 3).startswith("item:7 v3 ")
 
 
 def test_truth_versions_and_staleness():
@@ -28,12 +44,6 @@ def test_disorder_grows_without_defence(fake_mode):
 
 
 # ---------------------------------------------------------------- input checks: one LabError sentence each
-
-import pytest
-
-from entropy_lab.decay import payload
-from entropy_lab.errors import LabError
-
 
 def _one_sentence(exc: LabError) -> None:
     text = str(exc)

@@ -1,4 +1,5 @@
 """Sharding schemes: stable, consistent where they claim to be, and Redis-exact for slots."""
+import binascii
 import subprocess
 import sys
 
@@ -28,7 +29,6 @@ def test_stable_hash_salt_changes_the_hash():
 
 
 def test_crc16_matches_binascii_and_the_redis_reference_vector():
-    import binascii
     assert crc16(b"123456789") == 0x31C3  # the check value of CRC16/XMODEM, quoted in the cluster spec
     for key in KEYS[:500]:
         assert crc16(key.encode()) == binascii.crc_hqx(key.encode(), 0)

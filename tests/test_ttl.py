@@ -1,13 +1,14 @@
 """entropy_lab.ttl and the checks of notebook 01."""
-import functools
 import math
 import random
+from pathlib import Path
 
 import pytest
 import redis
 
 import entropy_lab as lab
 from entropy_lab import ttl
+from entropy_lab.checks import lesson01
 from entropy_lab.clock import VirtualClock
 from entropy_lab.twin import TwinServer, fake_client
 
@@ -127,6 +128,14 @@ def test_expiry_invariant_on_a_real_server(fresh_redis_server):
 
 # ---- the TTL trade-off -------------------------------------------------------------------------
 
+def test_catalogue_stream_is_the_one_notebook_01_stored():
+    """Notebook 01's stored outputs depend on this exact stream."""
+    stream = ttl.catalogue_stream(n_keys=100, seconds=300, read_rate=100, change_every=1000, seed=1)
+    assert len(stream) == 30031
+    assert [(r.at, r.op, r.key) for r in stream[:4]] == [
+        (0.0, "read", "item:0"), (0.01, "read", "item:45"), (0.02, "read", "item:29"), (0.03, "read", "item:1")]
+
+
 def test_catalogue_stream_is_seeded_and_has_the_promised_rates():
     a = ttl.catalogue_stream(n_keys=50, seconds=200, read_rate=50, change_every=100, seed=3)
     assert a == ttl.catalogue_stream(n_keys=50, seconds=200, read_rate=50, change_every=100, seed=3)
@@ -239,10 +248,6 @@ def test_every_copy_written_on_a_real_server_has_a_ttl(redis_url):
 
 
 def test_checks_use_the_notebooks_workloads():
-    from pathlib import Path
-
-    from entropy_lab.checks import lesson01
-
     source = (Path(__file__).resolve().parent.parent / "notebook_src" / "01_time_to_live.py").read_text()
     assert "ttl.StampedeWorkload(n_keys=200, read_rate=200, seconds=45, ttl=15, recompute=0.2)" in source
     assert ttl.STAMPEDE == ttl.StampedeWorkload(n_keys=200, read_rate=200, seconds=45, ttl=15, recompute=0.2)

@@ -1,6 +1,8 @@
 """Seeded traces: deterministic, compact, shaped as documented."""
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,47 @@ def test_bad_input_is_a_lab_error():
         workloads.zipf(0, 10)
     with pytest.raises(LabError):
         workloads.zipf(10, 10, alpha=-1)
+
+
+# ---------------------------------------------------------------- one Zipf for both samplers
+
+def test_picker_and_numpy_sampler_share_one_popularity_curve():
+    """The random.Random picker and the numpy sampler draw the same distribution."""
+    picker = workloads.zipf_picker(50, 0.8, random.Random(1))
+    picked = np.bincount([picker() for _ in range(100_000)], minlength=50) / 100_000
+    drawn = np.bincount(workloads.zipf_ranks(np.random.default_rng(1), 100_000, 50, 0.8), minlength=50) / 100_000
+    weights = 1 / np.arange(1, 51) ** 0.8
+    expected = weights / weights.sum()
+    assert np.abs(picked - expected).max() < 0.01 and np.abs(drawn - expected).max() < 0.01
+
+
+def test_picker_draws_once_per_pick():
+    """One rng.random() per pick: a stream that interleaves other draws keeps its order."""
+    rng, twin = random.Random(5), random.Random(5)
+    pick = workloads.zipf_picker(10, 1.0, rng)
+    pick(), pick()
+    twin.random(), twin.random()
+    assert rng.random() == twin.random()
+
+
+def test_picker_stays_in_range_even_at_the_top_of_the_curve():
+    class Top:
+        def random(self):
+            return 1.0 - 2 ** -53  # the largest float random() returns
+
+    assert workloads.zipf_picker(7, 1.0, Top())() == 6
+    assert workloads.zipf_picker(1, 1.0, random.Random(0))() == 0
+
+
+def test_notebook_00_stream_is_unchanged():
+    """Notebook 00's stored outputs depend on this exact stream (seed 7)."""
+    stream = workloads.request_stream(n_keys=200, seconds=60, rate=100, write_share=0.1, seed=7)
+    assert len(stream) == 6000 and sum(r.op == "write" for r in stream) == 581
+    assert [(r.op[0], r.key) for r in stream[:6]] == [
+        ("r", "item:3"), ("w", "item:25"), ("r", "item:12"), ("r", "item:0"), ("r", "item:0"), ("w", "item:0")]
+    assert [workloads.zipf_picker(1000, 0.8, random.Random(3))() for _ in range(1)] == [10]
+
+
+def test_request_stream_bad_input_is_one_sentence():
+    with pytest.raises(LabError, match="skew"):
+        workloads.request_stream(skew=-1)

@@ -24,7 +24,7 @@ JSON_OVERHEAD = len(encode(Record("k", "", 1, 0.0)))  # bytes a cached copy adds
 
 
 @dataclass
-class _Fixture:
+class Fixture:
     """One cache for the check, and the numbers its plausible wrong answers would give."""
 
     label: str
@@ -44,15 +44,15 @@ class _Fixture:
         return self.stale / self.total if self.total else 0.0
 
 
-def _numbers(label: str, items: list[tuple[str, int, float | None]], foreign: int, uncached: int) -> _Fixture:
+def _numbers(label: str, items: list[tuple[str, int, float | None]], foreign: int, uncached: int) -> Fixture:
     """The fixture's counts, without building it: `items` are (name, payload bytes, when it went stale or None)."""
     stale = [(size, at) for _, size, at in items if at is not None]
-    return _Fixture(label, None, None, None, stale=len(stale), total=len(items),
+    return Fixture(label, None, None, None, stale=len(stale), total=len(items),
                     stale_bytes=sum(size for size, _ in stale), bytes=sum(size for _, size, _ in items),
                     stale_at_zero=sum(at == 0.0 for _, at in stale), foreign=foreign, uncached=uncached)
 
 
-def _build(label: str, items: list[tuple[str, int, float | None]], foreign: int, uncached: int) -> _Fixture:
+def _build(label: str, items: list[tuple[str, int, float | None]], foreign: int, uncached: int) -> Fixture:
     """A fresh scratch cache holding `items`, plus keys and records that are not the cache's business."""
     fixture = _numbers(label, items, foreign, uncached)
     client = backends.scratch_client()
@@ -71,13 +71,13 @@ def _build(label: str, items: list[tuple[str, int, float | None]], foreign: int,
     return fixture
 
 
-def _example() -> _Fixture:
+def _example() -> Fixture:
     """The example: 4 cached items, 2 of them stale (64 B and 256 B), plus keys that do not count."""
     return _build("the example cache", [("a", 64, 1.0), ("b", 256, 2.0), ("c", 512, None), ("d", 1024, None)],
                   foreign=3, uncached=2)
 
 
-def _random(seed: int) -> _Fixture:
+def random_cache(seed: int) -> Fixture:
     """A cache drawn from `seed`: its answer, 0.5 and the mistakes below (each kind) give different numbers,
     and the answer has more than 3 decimals (so a rounded answer shows)."""
     rng = random.Random(seed)
@@ -96,12 +96,12 @@ def _random(seed: int) -> _Fixture:
             return _build("a random cache", items, foreign, uncached)
 
 
-def _empty() -> _Fixture:
+def _empty() -> Fixture:
     """No key under the namespace: the answer is 0.0 (the exercise says so)."""
     return _build("an empty cache", [], foreign=2, uncached=3)
 
 
-def _mistakes(f: _Fixture) -> list[tuple[str, float]]:
+def _mistakes(f: Fixture) -> list[tuple[str, float]]:
     """(what went wrong, the number it gives) for the plausible wrong answers, most telling first."""
     s, t = f.stale, f.total
     out = [
@@ -139,8 +139,6 @@ _HINTS = {
 }
 
 
-
-
 def _spy_on_keys(client, log: list) -> None:
     """Note every KEYS the learner's code sends through `client` (the exercise asks for SCAN)."""
     keys, execute = client.keys, client.execute_command
@@ -157,7 +155,7 @@ def _spy_on_keys(client, log: list) -> None:
     client.keys, client.execute_command = spy_keys, spy_execute
 
 
-def _raised(exc: Exception, f: _Fixture) -> Verdict:
+def _raised(exc: Exception, f: Fixture) -> Verdict:
     name = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, ZeroDivisionError):
         return verdict(False, f"on {f.label} your function raised {name}.",
@@ -177,7 +175,7 @@ def _raised(exc: Exception, f: _Fixture) -> Verdict:
                    "run it on the notebook's cache, stale_key_share(r, ns, truth), and read the error.")
 
 
-def _judge(got: object, f: _Fixture, example: float | None) -> Verdict | None:
+def _judge(got: object, f: Fixture, example: float | None) -> Verdict | None:
     """None if `got` is right on `f`, else a verdict that names the mistake."""
     if got is None:
         return verdict(False, "your function returned None.", "finish it with `return stale / total`.")
@@ -187,16 +185,27 @@ def _judge(got: object, f: _Fixture, example: float | None) -> Verdict | None:
     got = float(got)
     if abs(got - f.answer) < 1e-9:
         return None
-    expected = f"{f.stale} of {f.total} cached keys are stale, so {f.answer:.3g}"
+    for wrong in (_wrong_shape(got, f, example), _named_mistake(got, f)):  # a failed Verdict is falsy: test None
+        if wrong is not None:
+            return wrong
+    return _unexplained(got, f)
+
+
+def _expected(f: Fixture) -> str:
+    return f"{f.stale} of {f.total} cached keys are stale, so {f.answer:.3g}"
+
+
+def _wrong_shape(got: float, f: Fixture, example: float | None) -> Verdict | None:
+    """A wrong answer of a tell-tale kind: nonzero on an empty cache, the example's, 0, a count, a percentage."""
     if f.total == 0:
         return verdict(False, f"on {f.label} (no key under the namespace) it returned {got!r}; expected 0.0.",
                        "an empty cache has no stale keys: return 0.0 when ns.scan() finds no key.")
     if example is not None and abs(got - example) < 1e-9:
         return verdict(False, f"right on the example, but it returned {got:.3g} again on {f.label} where "
-                              f"{expected}: the answer does not follow the cache.",
+                              f"{_expected(f)}: the answer does not follow the cache.",
                        "compute the share from the r, ns and truth you are given; do not return a fixed number.")
     if got == 0 and f.stale > 0:
-        return verdict(False, f"on {f.label} it returned 0 where {expected}: it found no stale key at all.",
+        return verdict(False, f"on {f.label} it returned 0 where {_expected(f)}: it found no stale key at all.",
                        "the source of truth knows names like 'item:7', not full keys: look up "
                        "truth.stale_since(ns.name(full_key), version), and test `is not None`.")
     if got == f.stale and f.stale > 1:
@@ -205,14 +214,24 @@ def _judge(got: object, f: _Fixture, example: float | None) -> Verdict | None:
     if got > 1 and abs(got / 100 - f.answer) < 1e-9:
         return verdict(False, f"on {f.label} it returned {got!r}: a percentage.",
                        "return a share from 0 to 1 (stale / total); format it as a percentage only when printing.")
+    return None
+
+
+def _named_mistake(got: float, f: Fixture) -> Verdict | None:
+    """The verdict for a plausible wrong answer from `_mistakes`, or None if `got` is none of them."""
     for name, value in _mistakes(f):
         if abs(got - value) < 1e-9:
             what, hint = _HINTS[name]
-            return verdict(False, f"on {f.label} it returned {got:.3g} where {expected}: {what}", hint)
+            return verdict(False, f"on {f.label} it returned {got:.3g} where {_expected(f)}: {what}", hint)
+    return None
+
+
+def _unexplained(got: float, f: Fixture) -> Verdict:
+    """A wrong answer of no known kind (or the right one rounded): say what was expected."""
     if any(abs(got - round(f.answer, digits)) < 1e-9 for digits in range(1, 4)):
         return verdict(False, f"on {f.label} it returned {got!r}, the right share ({f.answer!r}) rounded.",
                        "return the exact share (stale / total); round only when you print it, e.g. f'{share:.1%}'.")
-    return verdict(False, f"on {f.label} it returned {got!r} where {expected}.",
+    return verdict(False, f"on {f.label} it returned {got!r} where {_expected(f)}.",
                    "a key is stale when truth.stale_since(ns.name(full_key), version) is not None; "
                    "count those and divide by every key ns.scan() gives.")
 
@@ -228,17 +247,12 @@ def check_stale_key_share(fn, seed: int | None = None) -> Verdict:
                        "pass the function itself: check_stale_key_share(stale_key_share).")
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
-    fixtures = [_example(), _random(seed), _empty()]
-    answers, used_keys = [], []
-    for fixture in fixtures:
-        _spy_on_keys(fixture.client, used_keys)
-        try:
-            with time_limit(TIME_LIMIT_S):
-                answers.append(fn(fixture.client, fixture.ns, fixture.truth))
-        except Exception as exc:  # the learner's code: report, do not crash
-            return _raised(exc, fixture)
+    example, rand, empty = _example(), random_cache(seed), _empty()
+    used_keys: list[str] = []
+    answers = _answers(fn, [example, rand, empty], used_keys)
+    if isinstance(answers, Verdict):
+        return answers
     # judge the random cache first: its answer and every mistake give different numbers
-    example, rand, empty = fixtures
     for fixture, got in ((rand, answers[1]), (example, answers[0]), (empty, answers[2])):
         wrong = _judge(got, fixture, example.answer if fixture is rand else None)
         if wrong is not None:
@@ -249,3 +263,16 @@ def check_stale_key_share(fn, seed: int | None = None) -> Verdict:
                        "walk the cache with ns.scan() (SCAN, a few hundred keys per call) instead of r.keys(...).")
     return verdict(True, "right on three caches: the example (2 of 4 keys stale: 0.5), a random one you had "
                          "not seen, and an empty one (0.0). You counted this cache's keys only, and keys, not bytes.")
+
+
+def _answers(fn, fixtures: list[Fixture], used_keys: list[str]) -> list[object] | Verdict:
+    """The learner's answer on each cache (KEYS calls noted in `used_keys`), or the verdict on what it raised."""
+    answers = []
+    for fixture in fixtures:
+        _spy_on_keys(fixture.client, used_keys)
+        try:
+            with time_limit(TIME_LIMIT_S):
+                answers.append(fn(fixture.client, fixture.ns, fixture.truth))
+        except Exception as exc:  # the learner's code: report, do not crash
+            return _raised(exc, fixture)
+    return answers
