@@ -15,7 +15,7 @@ import redis
 
 from . import backends
 from .errors import LabError
-from .namespaces import learner_id, learner_prefix
+from .learners import learner_id, learner_prefix
 from .runtime import in_browser
 from .servers import INSTALL_HINTS, redis_server_path
 from .workshop_server import probe

@@ -7,7 +7,7 @@ import fakeredis
 import redis
 
 from .. import clock
-from ..namespaces import learner_id
+from ..learners import learner_id
 from ..twin.fakeserver import FAKE_REDIS_VERSION
 from .base import backend_of
 

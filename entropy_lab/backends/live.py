@@ -12,7 +12,7 @@ import redis
 
 from ..clock import RealClock
 from ..errors import LabError
-from ..namespaces import learner_id
+from ..learners import learner_id
 from .base import Backend
 
 URL_VARIABLES = ("ENTROPY_LAB_REDIS_URL", "REDIS_URL")

@@ -45,7 +45,7 @@ class SimulatedCluster(StopsOnExit):
         return cls(masters)
 
     def client(self, **kwargs: Any) -> SimulatedClusterClient:
-        return SimulatedClusterClient(self)
+        return SimulatedClusterClient(self.table, self._nodes)
 
     def node_client(self, name: str) -> SimulatedNode:
         """One master, as a plain (non-cluster) client sees it: it answers redirections, never follows them."""

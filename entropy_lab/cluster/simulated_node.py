@@ -3,18 +3,15 @@ and the client that follows them with its own copy of the slot map."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from redis.exceptions import AskError, ClusterCrossSlotError, MovedError, RedisClusterException, TryAgainError
 
 from ..sharding import key_slot
 from .common import group_by_slot, slot_of
-
-if TYPE_CHECKING:  # annotations only: the cluster imports this module
-    from .simulated import SimulatedCluster
 
 SIM_PORT = 6379
 MIGRATE_BATCH = 10  # keys per MIGRATE, redis-cli's default --cluster-pipeline
@@ -134,9 +131,9 @@ class SimulatedClusterClient:
 
     MAX_REDIRECTIONS = 16
 
-    def __init__(self, cluster: "SimulatedCluster") -> None:
-        self._cluster = cluster
-        self._owners = list(cluster.table.owners)
+    def __init__(self, table: SlotTable, nodes: Mapping[str, SimulatedNode]) -> None:
+        self._table, self._nodes = table, nodes  # the cluster's own: they change as it grows
+        self._owners = list(table.owners)
         self.redirections: Counter = Counter()
 
     def keyslot(self, key: str) -> int:
@@ -146,12 +143,12 @@ class SimulatedClusterClient:
         """Run `command` on the master that owns `keys` (one slot), following redirections."""
         name, asking = self._owners[slot_of(keys[0])], False
         for _ in range(self.MAX_REDIRECTIONS):
-            node = self._cluster.node_client(name)
+            node = self._nodes[name]
             try:
                 return getattr(node, command)(*args, asking=asking, **kwargs)
             except MovedError as exc:
                 self.redirections["MOVED"] += 1
-                self._owners = list(self._cluster.table.owners)  # reload the slot map (CLUSTER SLOTS)
+                self._owners = list(self._table.owners)  # reload the slot map (CLUSTER SLOTS)
                 name, asking = exc.host, False
             except AskError as exc:
                 self.redirections["ASK"] += 1
@@ -197,7 +194,7 @@ class SimulatedClusterClient:
                 by_node.setdefault(self._owners[slot], {})[slot] = group
             moved: dict[int, list[str]] = {}
             for name, groups in by_node.items():
-                node = self._cluster.node_client(name)
+                node = self._nodes[name]
                 served, errors = node.serve_slots(groups)
                 if served:
                     reply = getattr(node.db, command)(payload(served))
@@ -210,7 +207,7 @@ class SimulatedClusterClient:
                         results.append((groups[slot], self._call(groups[slot], command, payload(groups[slot]))))
             if not moved:
                 return results
-            self._owners = list(self._cluster.table.owners)  # reload the slot map (CLUSTER SLOTS)
+            self._owners = list(self._table.owners)  # reload the slot map (CLUSTER SLOTS)
             pending = moved
         raise RedisClusterException(f"{command}: too many redirections")
 
