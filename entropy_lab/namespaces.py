@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import redis
 
+from .backends import backend_of
 from .errors import LabError
-# learner ids first: backends imports them from here until it imports entropy_lab.learners itself
+# learner ids live in entropy_lab.learners; re-exported for the callers that import them from here
 from .learners import (LEARNER_ID, LEARNER_VARIABLE, ROOT, default_learner, learner_id, learner_prefix,  # noqa: F401
                        url_user, validate_learner)
-from .backends import backend_of  # noqa: E402,I001
 
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 # One token per Python process (a Jupyter kernel): names private state of this kernel.
