@@ -70,6 +70,26 @@ def _judge_ratio(fn, before: dict, after: dict, which: str) -> Verdict | None:
     hits = after["keyspace_hits"] - before["keyspace_hits"]
     misses = after["keyspace_misses"] - before["keyspace_misses"]
     right = hits / (hits + misses)
+    got = _answer(fn, before, after, which, hits, misses)
+    if isinstance(got, Verdict):
+        return got
+    if abs(got - right) <= EXACT:
+        return None
+    for value, what, step in _mistakes(before, after):
+        if abs(got - value) <= EXACT * max(1.0, abs(value)) and abs(value - right) > EXACT:
+            return verdict(False, f"on {which} you got {got:.4g}: that is {what}.", step)
+    for digits in (1, 2, 3):
+        if abs(got - round(right, digits)) <= EXACT:
+            return verdict(False, f"on {which} you got {got}, {right:.6f} rounded to {digits} digits.",
+                           "return the full value and round only when you print it (f'{ratio:.1%}').")
+    return verdict(False, f"on {which} you got {got!r}, expected {right:.4f} ({hits} hits and {misses} misses "
+                          "in the interval).",
+                   "hits = after['keyspace_hits'] - before['keyspace_hits']; the same for misses; "
+                   "then hits / (hits + misses).")
+
+
+def _answer(fn, before: dict, after: dict, which: str, hits: int, misses: int) -> float | Verdict:
+    """What `fn` returns on this interval as a float, or a failing verdict if it is no number."""
     try:
         with time_limit(5):
             got = fn(dict(before), dict(after))
@@ -88,23 +108,10 @@ def _judge_ratio(fn, before: dict, after: dict, which: str) -> Verdict | None:
     if isinstance(got, bool):
         return verdict(False, f"your function returned {got!r} for {which}.", "return the ratio, a float.")
     try:
-        got = float(got)
+        return float(got)
     except (TypeError, ValueError):
         return verdict(False, f"your function returned {got!r} for {which}, not a number.",
                        "return a float between 0 and 1.")
-    if abs(got - right) <= EXACT:
-        return None
-    for value, what, step in _mistakes(before, after):
-        if abs(got - value) <= EXACT * max(1.0, abs(value)) and abs(value - right) > EXACT:
-            return verdict(False, f"on {which} you got {got:.4g}: that is {what}.", step)
-    for digits in (1, 2, 3):
-        if abs(got - round(right, digits)) <= EXACT:
-            return verdict(False, f"on {which} you got {got}, {right:.6f} rounded to {digits} digits.",
-                           "return the full value and round only when you print it (f'{ratio:.1%}').")
-    return verdict(False, f"on {which} you got {got!r}, expected {right:.4f} ({hits} hits and {misses} misses "
-                          "in the interval).",
-                   "hits = after['keyspace_hits'] - before['keyspace_hits']; the same for misses; "
-                   "then hits / (hits + misses).")
 
 
 def _judge_idle(fn, before: dict, idle: dict) -> Verdict | None:
@@ -218,7 +225,6 @@ def check_memory_creep_alert(rule, runs: dict | None = None) -> Verdict:
         return verdict(False, "there is no rule yet.", "set my_rule = mon.RateOfChange(...) or mon.Threshold(...).")
     if not runs or "healthy" not in runs or "creep" not in runs:
         runs = reference_runs()
-    metric = getattr(rule, "metric", "")
     try:
         on_creep = _fires(rule, runs["creep"])
         on_healthy = _fires(rule, runs["healthy"])
@@ -229,6 +235,18 @@ def check_memory_creep_alert(rule, runs: dict | None = None) -> Verdict:
     except Exception as exc:
         return verdict(False, f"evaluating your rule raised {type(exc).__name__}: {exc}",
                        "build it from mon.Threshold or mon.RateOfChange with a metric from mon.COLUMNS.")
+    failed = _judge_shown_runs(rule, len(runs["creep"]), on_creep, on_healthy)
+    if failed is None:
+        failed = _judge_hidden_runs(rule, hidden)
+    if failed is not None:
+        return failed
+    return verdict(True, f"your rule fires on the creep run at {on_creep[0].start:.1f} s, stays quiet on the "
+                         "healthy run and on a busier healthy cache, and catches a slower leak that starts later.")
+
+
+def _judge_shown_runs(rule, samples: int, on_creep: list, on_healthy: list) -> Verdict | None:
+    """None if `rule` fires on the creep run and not on the healthy one, else what it got wrong."""
+    metric = getattr(rule, "metric", "")
     if on_healthy and on_creep:
         kind = ("an absolute memory threshold: the healthy run's own footprint crosses it"
                 if _absolute(rule) else "a false alarm")
@@ -242,25 +260,30 @@ def check_memory_creep_alert(rule, runs: dict | None = None) -> Verdict:
     if on_healthy:
         return verdict(False, "your rule fires on the healthy run and not on the creep run.",
                        "memory creep is used_memory_mib that keeps rising: watch its rate of change.")
-    if not on_creep:
-        if metric == "used_memory_mib" and isinstance(rule, mon.Threshold) and rule.above is not None:
-            hint = ("an absolute threshold above where the creep run ends never fires; but any fixed level "
-                    "also depends on the cache's normal size: watch the rate of change instead.")
-        elif metric == "used_memory_mib":
-            hint = ("memory grows by about 0.27 MiB/s in the creep run, and the rule must see the rise within "
-                    f"the {len(runs['creep'])} samples of a run: lower `above`, `window` or `for_`.")
-        else:
-            hint = (f"{metric or 'your metric'} does not show creep: watch used_memory_mib, which creeps long "
-                    "before evictions or misses start.")
-        return verdict(False, "your rule stays quiet on the creep run: it misses the creep.", hint)
+    if on_creep:
+        return None
+    if metric == "used_memory_mib" and isinstance(rule, mon.Threshold) and rule.above is not None:
+        hint = ("an absolute threshold above where the creep run ends never fires; but any fixed level "
+                "also depends on the cache's normal size: watch the rate of change instead.")
+    elif metric == "used_memory_mib":
+        hint = ("memory grows by about 0.27 MiB/s in the creep run, and the rule must see the rise within "
+                f"the {samples} samples of a run: lower `above`, `window` or `for_`.")
+    else:
+        hint = (f"{metric or 'your metric'} does not show creep: watch used_memory_mib, which creeps long "
+                "before evictions or misses start.")
+    return verdict(False, "your rule stays quiet on the creep run: it misses the creep.", hint)
+
+
+def _judge_hidden_runs(rule, hidden: dict[str, list]) -> Verdict | None:
+    """None if `rule` stays quiet on the busier healthy cache and catches the slower leak."""
     busy = hidden["a busier healthy cache"]
+    if busy and _absolute(rule):
+        return verdict(False, f"your rule passes the two runs you saw, but it is an absolute threshold "
+                              f"({rule.describe()}): on a busier healthy cache, whose normal footprint is "
+                              f"bigger, it fires at {busy[0].start:.1f} s.",
+                       "a fixed memory level depends on the cache's size, not on creep: alert on the rate "
+                       "of change of used_memory_mib over a long window.")
     if busy:
-        if _absolute(rule):
-            return verdict(False, f"your rule passes the two runs you saw, but it is an absolute threshold "
-                                  f"({rule.describe()}): on a busier healthy cache, whose normal footprint is "
-                                  f"bigger, it fires at {busy[0].start:.1f} s.",
-                           "a fixed memory level depends on the cache's size, not on creep: alert on the rate "
-                           "of change of used_memory_mib over a long window.")
         return verdict(False, f"your rule passes the two runs you saw, but on a busier healthy cache (more and "
                               f"bigger items, same TTLs) it fires at {busy[0].start:.1f} s: a false alarm.",
                        "its memory rises and falls as items expire; a slope over a window longer than the "
@@ -271,5 +294,4 @@ def check_memory_creep_alert(rule, runs: dict | None = None) -> Verdict:
                               "speed or the timing of the creep you saw.",
                        "lower `above` (a leak of 0.15 MiB/s is still a leak) and keep `window` and `for_` short "
                        "enough to fire within a few seconds of the start of the leak.")
-    return verdict(True, f"your rule fires on the creep run at {on_creep[0].start:.1f} s, stays quiet on the "
-                         "healthy run and on a busier healthy cache, and catches a slower leak that starts later.")
+    return None

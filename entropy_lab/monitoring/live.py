@@ -39,6 +39,17 @@ def _event_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+def _check_settings(workload: Any, config: Any, interval: Any, max_ticks: Any, pace: Any, redraw_every: Any) -> None:
+    if not isinstance(workload, Workload):
+        raise LabError(f"mon.LiveDashboard needs a mon.Workload, not {type(workload).__name__}.")
+    if config is not None and not isinstance(config, dict):
+        raise LabError(f"the sandbox config is a dict such as dict(maxmemory='4mb'), not {config!r}.")
+    need_number(interval, "interval (seconds)", positive=True)
+    need_whole(max_ticks, "max_ticks", least=1, none_ok=True)
+    need_number(pace, "pace (real seconds per tick)", least=0)
+    need_number(redraw_every, "redraw_every (seconds)", least=0)
+
+
 class LiveDashboard:
     """Runs `workload` on its own sandbox server and redraws the dashboard while it runs.
 
@@ -52,14 +63,7 @@ class LiveDashboard:
     def __init__(self, workload: Workload, config: dict[str, Any] | None = None, interval: float = INTERVAL,
                  max_ticks: int | None = None, pace: float = 0.05, redraw_every: float = 2.0,
                  title: str = "Live cache dashboard") -> None:
-        if not isinstance(workload, Workload):
-            raise LabError(f"mon.LiveDashboard needs a mon.Workload, not {type(workload).__name__}.")
-        if config is not None and not isinstance(config, dict):
-            raise LabError(f"the sandbox config is a dict such as dict(maxmemory='4mb'), not {config!r}.")
-        need_number(interval, "interval (seconds)", positive=True)
-        need_whole(max_ticks, "max_ticks", least=1, none_ok=True)
-        need_number(pace, "pace (real seconds per tick)", least=0)
-        need_number(redraw_every, "redraw_every (seconds)", least=0)
+        _check_settings(workload, config, interval, max_ticks, pace, redraw_every)
         self.workload = workload
         self.config = dict(config or {})
         self.interval = interval
@@ -93,9 +97,12 @@ class LiveDashboard:
         self._stop.clear()
         self.series = Series(name="live")
         self.error = None
-        if not self._open():
-            return
-        self._status("running")
+        if self._open():
+            self._status("running")
+            self._launch()
+
+    def _launch(self) -> None:
+        """Run the opened run: on its own thread (a real server), on the event loop, or here."""
         loop = _event_loop()
         if not self._fake:
             self._thread = threading.Thread(target=self._run_to_end, name=THREAD_NAME, daemon=True)
