@@ -13,6 +13,7 @@ from hypothesis import given, strategies as st
 import entropy_lab as lab
 from entropy_lab import invalidation as inv
 from entropy_lab import namespaces
+from entropy_lab.backends import ServerBackend
 from entropy_lab.errors import LabError
 from entropy_lab.truth import SourceOfTruth
 from tests.notebook_runner import run_learner_copy_with_knob
@@ -307,11 +308,10 @@ def test_keyspace_events_on_the_fake(fake_mode):
 
 @pytest.mark.redis_server
 def test_keyspace_events_and_tracking_on_redis(fresh_redis_server):
-    s = fresh_redis_server.client()
+    s = ServerBackend(fresh_redis_server).client()
     s.config_set("notify-keyspace-events", "Egx")
-    s.entropy_lab_backend = "server"
     events = inv.keyspace_events(s, lambda r: (r.set("k1", "v"), r.delete("k1"), r.set("k2", "v", px=20),
-                                               __import__("time").sleep(0.15), r.get("k2")))
+                                               time.sleep(0.15), r.get("k2")))
     assert events == [("del", "k1"), ("expire", "k2"), ("expired", "k2")]
     pushed = inv.tracking_invalidations(s, "tracked", writes=2)
     assert pushed == [["tracked"]]
