@@ -323,8 +323,9 @@ mon.Series(runs["healthy"][:10]).table(["t", "keys", "unexpired_keys", "used_mem
 # %% [markdown]
 # ## Watch it live
 #
-# The same dashboard can redraw itself while a workload runs in a background thread (in a browser
-# kernel, which has no threads, it runs in the foreground for its `max_ticks`, then draws).
+# The same dashboard can redraw itself while a workload runs. In fake mode no thread starts: the
+# kernel runs one tick whenever it is idle, so it works in a browser kernel too. Against a real
+# server the run gets a background thread, because each tick really waits out its interval.
 # `mon.LiveDashboard` runs the workload on its own sandbox, samples it after each tick, and redraws
 # the figure every two seconds and at the end; **Start** and **Stop** control it. This one runs the
 # hot-set shift you will meet below, for 15 ticks, and starts itself. Press Start to run it again.
@@ -338,7 +339,7 @@ dash.start()
 dash
 
 # %% [markdown]
-# Stopping leaves nothing behind: `join()` waits for the run to end, the thread closes its sandbox,
+# Stopping leaves nothing behind: `join()` runs (or waits for) the ticks left, the sandbox closes,
 # and no dashboard thread is left running. (Pressing Stop calls `dash.stop()`, which does the same.)
 
 # %%
@@ -752,6 +753,22 @@ assert 0 <= ks_healthy.ttls_s.min() and ks_healthy.ttls_s.max() <= 1.0 * 1.5
 # %%
 from entropy_lab import quiz
 quiz.show("05")
+
+# %% [markdown]
+# ## Going further (if you finish early)
+#
+# Nothing below is needed for the next notebook, and nothing checks it.
+#
+# 1. **Tighter windows.** Shorten the `window` and `for_` of the creep rule you wrote. At what
+#    setting does it start to fire on the healthy run's warm-up? Write the rule you would page on.
+# 2. **A rule for the stampede.** Write one rule (a `mon.Threshold`, `mon.RateOfChange` or
+#    `mon.Spike`) that fires on the expiry storm and stays quiet on the other runs. Check it with
+#    `mon.alert_matrix`.
+# 3. **A bigger sample.** Run `mon.sample_keyspace` with a larger and a smaller sample. How many keys
+#    do you need before the share of keys with no TTL stops moving from run to run?
+# 4. **Your own server.** If you own a Redis, read its `INFO` twice a minute apart with
+#    `mon.snapshot` and compute the interval hit ratio with `mon.interval_hit_ratio`. How far is it
+#    from the since-start figure?
 
 # %% [markdown]
 # ## Summary
