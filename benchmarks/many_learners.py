@@ -1,25 +1,24 @@
-"""How many learners can one Redis and one machine serve, with Run All under 30 s?
+"""How many learners can one Redis and one machine serve, with every notebook's Run All under 30 s?
 
-    python benchmarks/many_learners.py [--learners 1,2,4] [--notebooks 00,01,02] [--limit 30]
+    python benchmarks/many_learners.py [--learners 1,2,4,6] [--notebooks 00,01,...] [--limit 30]
 
-For each room size N: a workshop server (one private redis-server, one ACL user per learner) and
-N kernels that press Run All on the same notebook within a few seconds (--stagger apart) (the instructor's "now run
-notebook 01"), every kernel as its own learner. Kernels run on THIS machine, as on a JupyterHub
-host; the table also shows the CPU the one redis-server used, so you can tell which of the two
-(the machine running the kernels, or Redis) runs out first.
+For each room size N: a workshop server (one private redis-server, one ACL user per learner) and,
+notebook after notebook, N kernels that press Run All on the same notebook (--stagger seconds
+apart: the instructor's "now run notebook 01"), every kernel as its own learner. Kernels run on
+THIS machine, as on a JupyterHub host; the redis-server's own CPU is measured too, so you can tell
+which of the two (the machine running the kernels, or Redis) runs out first.
 
-Columns: slowest and median Run All of the N kernels (kernel start included, stagger not), the redis-server's
-CPU seconds (INFO used_cpu_sys + used_cpu_user) and commands during that round, and whether every
-kernel finished under the limit without an error.
+Prints one table: a row per room size, the slowest Run All (kernel start included, stagger not)
+of each notebook, the redis-server's CPU seconds (INFO used_cpu_sys + used_cpu_user) per
+learner's Run All, the load average when the row started, and whether every Run All of the row
+finished under --limit without an error.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,99 +27,70 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from entropy_lab import workshop_server as ws  # noqa: E402
+from tests.concurrent_kernels import run_at_once  # noqa: E402
+from tests.notebook_runner import NOTEBOOKS  # noqa: E402
 
 
-RUNNER = """
-import sys
-from tests.notebook_runner import NOTEBOOKS, execute
-stem, url = sys.argv[1:3]
-path = next(p for p in NOTEBOOKS if p.stem.startswith(stem))
-try:
-    execute(path, {"ENTROPY_LAB_REDIS_URL": url, "ENTROPY_LAB_BACKEND": "live", "ENTROPY_LAB_LEARNER": ""}, timeout=900)
-except Exception as exc:
-    print(type(exc).__name__ + ": " + str(exc).strip().splitlines()[-1][:160])
-    sys.exit(1)
-"""
+def redis_cpu(admin: redis.Redis) -> float:
+    info = admin.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
-def run_kernel(stem: str, url: str, give_up_s: float) -> tuple[float, str]:
-    """Run All of notebook `stem` as the learner of `url`, in a fresh process and kernel;
-    (seconds, error or ''). A kernel that hangs (ipykernel 7 now and then leaves a reply
-    unanswered, and nbclient's timeout does not fire) is stopped after `give_up_s`."""
-    import subprocess
-
-    started = time.perf_counter()
-    runner = subprocess.Popen([sys.executable, "-c", RUNNER, stem, url], cwd=ROOT, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def one_room(n: int, stems: list[str], limit: float, workdir: Path) -> dict:
+    """N learners press Run All on each notebook in turn: the slowest time per notebook, the
+    redis-server's CPU per Run All, errors."""
+    room = ws.start_private([f"learner{i:02d}" for i in range(1, n + 1)])
+    admin = redis.Redis.from_url(room.admin_url, decode_responses=True)
+    row = {"learners": n, "load": os.getloadavg()[0], "slowest": {}, "errors": [], "cpu": 0.0}
     try:
-        out, _ = runner.communicate(timeout=give_up_s)
-    except subprocess.TimeoutExpired:
-        runner.kill()
-        runner.communicate()
-        return time.perf_counter() - started, f"hung: stopped after {give_up_s:.0f} s"
-    return time.perf_counter() - started, "" if runner.returncode == 0 else (out.strip() or "failed")
+        for stem in stems:
+            cpu = redis_cpu(admin)
+            runs = run_at_once([(stem, seat.url) for seat in room.seats], n, workdir, limit_s=10 * limit)
+            row["cpu"] = max(row["cpu"], (redis_cpu(admin) - cpu) / n)
+            row["slowest"][stem] = max(run.seconds for run in runs)
+            row["errors"] += [f"{stem}: {run.notebook.splitlines()[0][:160]}" for run in runs if run.failed]
+            print(f"  {n} learner(s), notebook {stem}: slowest {row['slowest'][stem]:.1f} s"
+                  + (" (ERROR)" if any(run.failed for run in runs) else ""), flush=True)
+    finally:
+        room.stop()
+    row["ok"] = not row["errors"] and max(row["slowest"].values()) < limit
+    return row
 
 
-def redis_cpu(admin: redis.Redis) -> tuple[float, int]:
-    info = admin.info()
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"]), int(info["total_commands_processed"])
+def table(rows: list[dict], stems: list[str], limit: float) -> str:
+    header = ["learners at once", *(f"{stem} (s)" for stem in stems), "Redis CPU s per Run All",
+              "load avg at start", f"all under {limit:.0f} s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row["learners"], *(f"{row['slowest'][stem]:.1f}" for stem in stems), f"{row['cpu']:.2f}",
+                 f"{row['load']:.1f}", "yes" if row["ok"] else ("ERROR " + row["errors"][0] if row["errors"] else "no")]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learners", default="1,2,4", help="room sizes to try, e.g. 1,2,4,8")
-    parser.add_argument("--notebooks", default="00,01,02", help="notebook numbers, e.g. 00,01,02")
+    parser.add_argument("--learners", default="1,2,4,6", help="room sizes to try, e.g. 1,2,4,8")
+    parser.add_argument("--notebooks", default=",".join(p.stem[:2] for p in NOTEBOOKS),
+                        help="notebook numbers (default: every notebook)")
     parser.add_argument("--limit", type=float, default=30.0, help="seconds a Run All may take")
-    parser.add_argument("--stagger", type=float, default=1.0, help="seconds between two kernels' starts")
     args = parser.parse_args(argv)
-    sizes = [int(n) for n in args.learners.split(",")]
-    stems = args.notebooks.split(",")
+    sizes, stems = [int(n) for n in args.learners.split(",")], args.notebooks.split(",")
     print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} before the run; "
           "kernels and the redis-server run here", flush=True)
-    rows, served = [], {}
-    for n in sizes:
-        room = ws.start_private([f"learner{i:02d}" for i in range(1, n + 1)])
-        admin = redis.Redis.from_url(room.admin_url, decode_responses=True)
-        try:
-            for stem in stems:
-                cpu0, commands0 = redis_cpu(admin)
-                def staggered(index: int, url: str) -> tuple[float, str]:
-                    # kernels launched in the same instant can race for a port (jupyter_client picks
-                    # ports by binding and releasing them); learners never press Run All in one ms
-                    time.sleep(index * args.stagger)
-                    return run_kernel(stem, url, 10 * args.limit)
-
-                with ThreadPoolExecutor(max_workers=n) as pool:  # each thread waits for its own process
-                    results = list(pool.map(staggered, range(n), [seat.url for seat in room.seats]))
-                cpu1, commands1 = redis_cpu(admin)
-                times = [t for t, _ in results]
-                errors = [e for _, e in results if e]
-                ok = not errors and max(times) < args.limit
-                served.setdefault(stem, []).append((n, ok, (cpu1 - cpu0) / n))
-                rows.append([stem, n, round(max(times), 1), round(statistics.median(times), 1),
-                             round(cpu1 - cpu0, 2), commands1 - commands0,
-                             "yes" if ok else ("ERROR " + errors[0] if errors else "no")])
-                print(f"  notebook {stem}, {n} learner(s): slowest {max(times):.1f} s", flush=True)
-        finally:
-            room.stop()
-    header = ["notebook", "learners at once", "slowest Run All (s)", "median (s)", "redis-server CPU (s)",
-              "Redis commands", f"all under {args.limit:.0f} s"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(str(cell) for cell in row) + " |")
-    for stem, results in served.items():
-        fits = 0
-        for n, ok, _ in results:  # the largest room size with every smaller size fitting too
-            if not ok:
-                break
-            fits = n
-        per_learner = max(cpu for _, _, cpu in results)
-        print(f"notebook {stem}: this machine served {fits} concurrent learner(s) under {args.limit:.0f} s "
-              f"(tried {', '.join(str(n) for n, _, _ in results)}); the redis-server spent at most "
-              f"{per_learner:.2f} CPU s per learner's Run All, so one Redis core would keep up with about "
-              f"{int(args.limit / per_learner) if per_learner else 'many'} learners starting it within {args.limit:.0f} s "
-              "(kernels elsewhere)")
+    with tempfile.TemporaryDirectory(prefix="entropy-lab-bench-") as workdir:
+        rows = [one_room(n, stems, args.limit, Path(workdir)) for n in sizes]
+    print(table(rows, stems, args.limit))
+    fits = 0
+    for row in rows:  # the largest room size with every smaller size fitting too
+        if not row["ok"]:
+            break
+        fits = row["learners"]
+    per_run = max(row["cpu"] for row in rows)
+    print(f"This machine served {fits} concurrent learner(s) with every Run All under {args.limit:.0f} s "
+          f"(tried {args.learners}). The redis-server spent at most {per_run:.2f} CPU s per learner's Run All, "
+          f"so one Redis core keeps up with about {int(args.limit / per_run) if per_run else 'many'} learners "
+          f"pressing Run All within {args.limit:.0f} s when their kernels run elsewhere.")
     return 0
 
 
