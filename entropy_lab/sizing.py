@@ -6,6 +6,16 @@ whose hash falls under a rate R (every request of a kept key is kept), shrink th
 and run the twin's own model (sampled LRU with its 1 s clock, LFU, TTLs, memory accounting) on that
 small trace. The miss ratio of the miniature cache estimates the full one's, for any policy.
 
+Hot keys decide how far a sample's hit ratio strays: whether the hash keeps the one key that
+carries 9% of the reads moves the result by up to 9 points. Two corrections:
+- allkeys-* and noeviction: SHARDS' adjustment (the reads a sample has in excess of, or lacks
+  against, the rate's prediction count as hits, which is what a hot key's reads nearly all are).
+- volatile-*: a hot key's fate depends on its TTL. Without one it is never evicted (a hit); with
+  one it can be shut out for good once keys without TTLs fill the cache (a miss on every read).
+  So the estimate is post-stratified: the sample's hit ratio in each stratum (TTL or not x
+  popularity, a power of two of reads), weighted by that stratum's share of the WHOLE trace's
+  reads, which the sampler counts exactly. It needs per-key hits, so it costs 2-5x more per run.
+
 The error estimate comes from the sample itself: its keys are split in two halves by a second hash;
 each half is a sample at R/2, and half the gap between the two halves' curves estimates the error of
 the whole sample (the variance of a sample falls like 1/R).
@@ -124,6 +134,7 @@ class Curve:
     hit_ratios: np.ndarray
     errors: np.ndarray
     scaled: list[dict] = field(default_factory=list)
+    stratified: bool = False  # post-stratified (volatile-* on a trace with TTLs), else SHARDS-adjusted
 
     @property
     def miss_ratios(self) -> np.ndarray:
@@ -169,6 +180,9 @@ class SizingReport:
     def summary(self) -> str:
         note = (f" (coarse at {', '.join(self.coarse)}: under {MIN_SCALED_KEYS} keys in the miniature cache)"
                 if self.coarse else "")
+        stratified = [p for p, c in self.curves.items() if c.stratified]
+        if stratified:
+            note += f"; {', '.join(stratified)} post-stratified by TTL and popularity"
         return (f"miniature simulation (model): sample {self.sample_rate:.2%} of keys ({self.keys_kept:,} keys, "
                 f"{self.sampled_requests:,} of {self.requests:,} requests), estimated error ±{self.mean_error:.3f} "
                 f"hit ratio (mean over points){note}")
@@ -197,15 +211,70 @@ def _check_policies(policies: Sequence[str]) -> list[str]:
     return policies
 
 
+def _read_mask(trace: Trace) -> np.ndarray:
+    return np.ones(len(trace), bool) if trace.writes is None else ~np.asarray(trace.writes, bool)
+
+
+@dataclass
+class Strata:
+    """Each key id's stratum (popularity class x TTL or not) and each stratum's reads in the whole trace."""
+    of_key: np.ndarray
+    full_reads: np.ndarray
+
+    @classmethod
+    def of(cls, trace: Trace) -> "Strata":
+        keys = np.asarray(trace.keys)
+        reads_of_key = np.bincount(keys[_read_mask(trace)], minlength=max(trace.n_keys, int(keys.max()) + 1))
+        has_ttl = np.zeros(len(reads_of_key), bool)
+        if trace.ttls is not None:
+            has_ttl[keys[np.asarray(trace.ttls) > 0]] = True
+        popularity = np.floor(np.log2(np.maximum(reads_of_key, 1))).astype(np.int64)
+        of_key = popularity * 2 + has_ttl  # even: no TTL, odd: TTL; a higher class is hotter
+        return cls(of_key, np.bincount(of_key, weights=reads_of_key))
+
+    def hit_ratio(self, trace: Trace, hit: np.ndarray) -> float:
+        """The post-stratified hit ratio of a sample (`hit`: 1 for each request that hit). A
+        stratum the sample missed borrows the ratio of the nearest colder one of its TTL class."""
+        read = _read_mask(trace)
+        stratum = self.of_key[np.asarray(trace.keys)[read]]
+        count = len(self.full_reads)
+        reads = np.bincount(stratum, minlength=count)
+        hits = np.bincount(stratum, weights=hit[read], minlength=count)
+        overall = hits.sum() / reads.sum() if reads.sum() else 0.0
+        total = 0.0
+        for ttl_class in (0, 1):
+            classes = range(ttl_class, count, 2)  # colder to hotter
+            sampled = [s for s in classes if reads[s]]
+            for s in classes:
+                colder = [c for c in sampled if c <= s]
+                nearest = colder[-1] if colder else sampled[0] if sampled else None
+                ratio = overall if nearest is None else hits[nearest] / reads[nearest]
+                total += self.full_reads[s] * ratio
+        return float(total / self.full_reads.sum()) if self.full_reads.sum() else 0.0
+
+
+def _volatile_strata(trace: Trace, policies: Sequence[str], rate: float) -> Strata | None:
+    """Strata for volatile-* curves of a sample of a trace with TTLs; None where SHARDS' adjustment
+    holds (without TTLs, volatile-* never evicts and hot keys stay, as under allkeys-*)."""
+    if rate >= 1.0 or not any(policy.startswith("volatile") for policy in policies):
+        return None
+    has_ttls = trace.ttls is not None and bool((np.asarray(trace.ttls) > 0).any())
+    return Strata.of(trace) if has_ttls else None
+
+
 def _hit_ratios(sample: Sample, sizes: Sequence, policy: str, rate: float, full_reads: int,
-                sim_kwargs: dict) -> tuple[list[float], list[dict]]:
-    """Hit ratios of the miniature caches, SHARDS-adjusted: a sample that caught more (or fewer)
-    reads than the rate predicts caught a hot key (or missed one); the difference counts as hits,
-    which is what a hot key's reads almost all are (Waldspurger et al. 2015, section 4.2)."""
+                strata: Strata | None, sim_kwargs: dict) -> tuple[list[float], list[dict]]:
+    """Hit ratios of the miniature caches: post-stratified when `strata` is given (volatile-*),
+    else SHARDS-adjusted: a sample that caught more (or fewer) reads than the rate predicts caught
+    a hot key (or missed one); the difference counts as hits, which is what a hot key's reads
+    almost all are under allkeys-* (Waldspurger et al. 2015, section 4.2)."""
     ratios, limits = [], []
     sim_kwargs = dict(sim_kwargs)
     scale = sim_kwargs.pop("scale", rate)  # the limit scales by the file's sampling too
     expected = full_reads * rate
+    per_request = strata is not None and rate < 1.0
+    if per_request:  # one window a request: its series' hit_ratio is 1 (hit), 0 (miss) or nan (write)
+        sim_kwargs["windows"] = len(sample.trace)
     for size in sizes:
         limit = scaled_limit(size, scale, sim_kwargs.get("clients", 1))
         limits.append(limit)
@@ -213,6 +282,8 @@ def _hit_ratios(sample: Sample, sizes: Sequence, policy: str, rate: float, full_
         reads = result.hits + result.misses
         if rate >= 1.0 or expected <= 0:
             ratios.append(result.hit_ratio)
+        elif per_request:
+            ratios.append(strata.hit_ratio(sample.trace, np.nan_to_num(result.series["hit_ratio"])))
         else:
             ratios.append(min(1.0, max(0.0, (result.hits + expected - reads) / expected)))
     return ratios, limits
@@ -232,6 +303,19 @@ def _halves(sample: Sample, salt: int) -> list[Sample]:
         halves.append(Sample(sub, None if sample.timestamps is None else sample.timestamps[keep],
                              sample.rate / 2, len(np.unique(sub.keys))))
     return halves
+
+
+def _pick(base: Trace, timestamps: np.ndarray, sizes: list, sample, salt: int, value_size) -> Sample:
+    """The sample that `sample` asks for (see size_curves)."""
+    if sample == "auto":
+        sample = auto_rate(base, sizes, value_size)
+    if sample is None or (isinstance(sample, float) and sample >= 1.0):
+        return Sample(base, timestamps, 1.0, base.n_keys)
+    if isinstance(sample, (int, np.integer)) and not isinstance(sample, bool):
+        return sample_trace(base, max_keys=int(sample), timestamps=timestamps, salt=salt)
+    if isinstance(sample, float):
+        return sample_trace(base, rate=sample, timestamps=timestamps, salt=salt)
+    raise LabError(f"sample is a rate like 0.01 or a number of keys like 20000, not {sample!r}.")
 
 
 def size_curves(trace: Trace | LoadedTrace, sizes: Sequence, policies: Sequence[str] = ("allkeys-lru",),
@@ -264,39 +348,35 @@ def size_curves(trace: Trace | LoadedTrace, sizes: Sequence, policies: Sequence[
         if rate_full <= 0:
             raise LabError(f"rate is requests per second and must be above 0, not {rate_full}.")
         timestamps = np.arange(len(base), dtype=np.float64) / rate_full
-    if sample == "auto":
-        sample = auto_rate(base, sizes, sim_kwargs.get("value_size", 100))
-    if sample is None or (isinstance(sample, float) and sample >= 1.0):
-        picked = Sample(base, timestamps, 1.0, base.n_keys)
-    elif isinstance(sample, (int, np.integer)) and not isinstance(sample, bool):
-        picked = sample_trace(base, max_keys=int(sample), timestamps=timestamps, salt=salt)
-    elif isinstance(sample, float):
-        picked = sample_trace(base, rate=sample, timestamps=timestamps, salt=salt)
-    else:
-        raise LabError(f"sample is a rate like 0.01 or a number of keys like 20000, not {sample!r}.")
+    picked = _pick(base, timestamps, sizes, sample, salt, sim_kwargs.get("value_size", 100))
     rate = picked.rate
     file_rate = trace.sample_rate if isinstance(trace, LoadedTrace) else 1.0
     total_rate = rate * file_rate
-    full_reads = len(base) - (int(base.writes.sum()) if base.writes is not None else 0)
+    full_reads = int(_read_mask(base).sum())
+    volatile_strata = _volatile_strata(base, policies, rate)
+    sim_kwargs.pop("windows", None)  # the curves need totals only (and per-request hits for strata)
     halves = _halves(picked, salt) if estimate_error and rate < 1.0 else []
     steps, done = len(policies) * (1 + len(halves)), 0
     curves, coarse = {}, []
     for policy in policies:
-        hits, limits = _hit_ratios(picked, sizes, policy, rate, full_reads, dict(sim_kwargs, scale=total_rate))
+        strata = volatile_strata if policy.startswith("volatile") else None
+        hits, limits = _hit_ratios(picked, sizes, policy, rate, full_reads, strata, dict(sim_kwargs, scale=total_rate))
         done += 1
         if progress:
             progress(done, steps)
         errors = np.full(len(sizes), np.nan)
         if halves:
-            a, _ = _hit_ratios(halves[0], sizes, policy, rate / 2, full_reads, dict(sim_kwargs, scale=total_rate / 2))
-            b, _ = _hit_ratios(halves[1], sizes, policy, rate / 2, full_reads, dict(sim_kwargs, scale=total_rate / 2))
+            a, _ = _hit_ratios(halves[0], sizes, policy, rate / 2, full_reads, strata,
+                               dict(sim_kwargs, scale=total_rate / 2))
+            b, _ = _hit_ratios(halves[1], sizes, policy, rate / 2, full_reads, strata,
+                               dict(sim_kwargs, scale=total_rate / 2))
             errors = np.abs(np.asarray(a) - np.asarray(b)) / 2
             done += 2
             if progress:
                 progress(done, steps)
         elif rate >= 1.0:
             errors = np.zeros(len(sizes))
-        curves[policy] = Curve(policy, sizes, np.asarray(hits), errors, limits)
+        curves[policy] = Curve(policy, sizes, np.asarray(hits), errors, limits, strata is not None)
         for size, limit in zip(sizes, limits):
             if limit.get("max_keys", MIN_SCALED_KEYS) < MIN_SCALED_KEYS and str(size) not in coarse:
                 coarse.append(str(size))
