@@ -170,7 +170,10 @@ plots.show(plot(report, target_hit_ratio=0.85, title="Morning traffic: hit ratio
 # - **Hot keys.** One very popular key can carry several percent of all reads. Whether the hash
 #   happens to keep it changes the sample's hit ratio. SHARDS' adjustment counts the reads a
 #   sample has in excess (or lacks) against the rate's prediction as hits, which is what a hot
-#   key's reads nearly all are.
+#   key's reads nearly all are. Not under a `volatile-*` policy: there a hot key with a TTL can be
+#   shut out for good once keys without one fill the cache, and miss on every read. For those
+#   curves the lab weighs the sample's hit ratio per stratum (TTL or not, and how popular) by
+#   that stratum's share of all the trace's reads, which it counts exactly.
 #
 # The error estimate splits the sample in two halves by a second hash: each half is a sample at
 # R/2, and half the gap between their curves estimates the error of the whole sample.
@@ -193,8 +196,10 @@ assert gaps.mean() < 0.02 and gaps.max() < 0.04, gaps
 # the sample's does not: `benchmarks/sizing.py` sizes a 10-million-request trace at 20 sizes and 3 policies
 # and prints the sampled and full times side by side. Two warnings from the same benchmark:
 # the miniature cache must hold enough keys (the default rate is chosen for that; the summary flags
-# sizes where it holds under 50), and a `volatile-*` policy on a trace with TTLs gave the largest
-# gaps (its error estimate says so): there, confirm the chosen size with `sample=None`.
+# sizes where it holds under 50), and `volatile-*` curves on a trace with TTLs cost a few times
+# more (the strata need every request's hit or miss). Where a curve drops off a cliff (a
+# `volatile-*` cache frozen by keys without TTLs), a few kilobytes decide the hit ratio: confirm a
+# size there with `sample=None`, or better, with a test on a real Redis.
 
 # %% [markdown]
 # ## Choose a size
