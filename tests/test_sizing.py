@@ -1,4 +1,5 @@
 """Miniature simulation: sampled miss-ratio curves close to the full twin simulation, for any policy."""
+import re
 import time
 
 import numpy as np
@@ -84,6 +85,7 @@ def test_the_command_prints_a_table_a_recommendation_and_saves_a_plot(tmp_path, 
                       "--target-hit-ratio", "0.5", "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
     assert "hit ratio, allkeys-lru" in out and "miniature simulation (model)" in out
+    assert re.search(r"sample \d+\.\d\d% of keys .* estimated error ±0\.\d{3} hit ratio", out), out
     assert "Recommendation: maxmemory" in out and plot.stat().st_size > 0
 
 
@@ -112,6 +114,7 @@ def test_volatile_curves_are_close_when_hot_keys_have_ttls():
         report = size_curves(trace, sizes, [policy], sample=0.5)
         gaps = np.abs(report.curves[policy].hit_ratios - full)
         assert gaps.mean() < 0.01 and gaps.max() < 0.02, (policy, full, report.curves[policy].hit_ratios)
+        assert f"{policy} post-stratified" in report.summary() and not np.isnan(report.curves[policy].errors).any()
 
 
 def _replay_on_redis(client, trace, value_size=100, batch=100):
