@@ -10,11 +10,12 @@ Hot keys decide how far a sample's hit ratio strays: whether the hash keeps the 
 carries 9% of the reads moves the result by up to 9 points. Two corrections:
 - allkeys-* and noeviction: SHARDS' adjustment (the reads a sample has in excess of, or lacks
   against, the rate's prediction count as hits, which is what a hot key's reads nearly all are).
-- volatile-*: a hot key's fate depends on its TTL. Without one it is never evicted (a hit); with
-  one it can be shut out for good once keys without TTLs fill the cache (a miss on every read).
-  So the estimate is post-stratified: the sample's hit ratio in each stratum (TTL or not x
+- volatile-* on a trace with TTLs: a hot key's fate depends on its TTL. Without one it is never
+  evicted (a hit); with one it can be shut out for good once keys without TTLs fill the cache (a
+  miss on every read). So the estimate is post-stratified: the sample's hit ratio in each stratum (TTL or not x
   popularity, a power of two of reads), weighted by that stratum's share of the WHOLE trace's
-  reads, which the sampler counts exactly. It needs per-key hits, so it costs 2-5x more per run.
+  reads, which the sampler counts exactly. It needs each request's hit or miss (one simulate
+  window per request), so a run costs 2-5x more.
 
 The error estimate comes from the sample itself: its keys are split in two halves by a second hash;
 each half is a sample at R/2, and half the gap between the two halves' curves estimates the error of
