@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from bisect import bisect_left
 from collections import OrderedDict
+from random import Random
 
 import fakeredis
 
@@ -19,6 +21,7 @@ from entropy_lab import workloads
 from entropy_lab.clock import VirtualClock
 from entropy_lab.servers import RedisServer, redis_server_path
 from entropy_lab.twin import TwinServer, fake_client, simulate
+from entropy_lab.twin.fidelity import maxmemory_for
 
 
 def ordered_dict_lru(keys: list[int], capacity: int) -> float:
@@ -40,9 +43,6 @@ def direct_sampled_lru(keys: list[int], capacity: int, samples: int = 5, rate: f
     """Redis's sampled LRU written as one lean loop: the 1 s clock, a 16-entry pool, `samples`
     random keys per eviction. The fastest plain-Python form of what the simulator does (no
     memory accounting, TTLs, cron or stats); with the same seed it evicts the same keys."""
-    from bisect import bisect_left
-    from random import Random
-
     rnd = Random(seed).random
     pos: dict[int, int] = {}
     slots: list[int] = []
@@ -169,8 +169,6 @@ def main() -> None:
     if hit is not None:
         rows.append(("cachetools LRUCache", len(keys) / seconds, f"hit ratio {hit:.4f}"))
     if redis_server_path():
-        from entropy_lab.twin.fidelity import maxmemory_for
-
         rate, hit = real_redis(keys[: args.redis_requests], maxmemory_for(capacity, value_size=100))
         rows.append(("real Redis 7.0, pipelined redis-py (wall)", rate,
                      f"hit ratio {hit:.4f} on the first {args.redis_requests:,} requests"))

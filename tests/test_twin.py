@@ -1,11 +1,15 @@
 """The fake server behaves like Redis 7.0 for memory, expiry, eviction and introspection."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from entropy_lab.clock import VirtualClock
-from entropy_lab.twin import TwinServer, fake_client
+from entropy_lab.twin import TwinServer, fake_client, memory
 
 
 @pytest.fixture
@@ -284,8 +288,6 @@ def test_transactions_are_accounted_and_oom_refuses_exec(r):
 
 
 def test_a_blocked_client_does_not_take_other_clients_off_the_lab_clock(clock):
-    import threading
-
     server = TwinServer(clock=clock)
     a, b = fake_client(server), fake_client(server)
     popped = []
@@ -299,23 +301,21 @@ def test_a_blocked_client_does_not_take_other_clients_off_the_lab_clock(clock):
     assert popped == [("q", "hello")]
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _commands = st.lists(st.tuples(
     st.sampled_from(["set", "setpx", "get", "del", "append", "hset", "rpush", "expire", "persist", "rename",
-                     "tick", "flushdb", "select"]),
+                     "tick", "flushdb", "select", "swapdb"]),
     st.integers(0, 20), st.integers(1, 300)), max_size=60)
+DBS = 3  # the databases the commands touch (SELECT and SWAPDB move keys between them)
 
 
 @settings(max_examples=25, deadline=None)
 @given(_commands)
 def test_the_model_mirrors_fakeredis_after_any_commands(commands):
-    from entropy_lab.twin import memory as twin_memory
-
     clock = VirtualClock()
     server = TwinServer(clock=clock, config={"maxmemory": "1100kb", "maxmemory-policy": "allkeys-lru"})
-    r = fake_client(server)
+    r = fake_client(server, single_connection_client=True)  # one connection: SELECT sticks
+    selected = 0
     for op, k, n in commands:
         key = f"k{k}"
         try:
@@ -343,19 +343,43 @@ def test_the_model_mirrors_fakeredis_after_any_commands(commands):
                 clock.advance(n / 100)
             elif op == "flushdb":
                 r.flushdb()
+            elif op == "select":
+                selected = k % DBS
+                assert r.execute_command("SELECT", selected) in (True, "OK")
+            elif op == "swapdb":
+                assert r.swapdb(k % DBS, n % DBS)
         except redis.ResponseError:
             pass  # WRONGTYPE, no such key: as on a real server
+        assert r.dbsize() == len(server.ks.dbs[selected].keys)  # DBSIZE answers for the selected db
     r.ping()
     ks = server.ks
     assert ks.used_memory() <= ks.config.maxmemory
     shared = False
-    for index, db in server.dbs.items():
+    for index in range(DBS):
+        stored = server.stored_items(index)  # fakeredis's data, through the adapter
         mdb = ks.dbs[index]
-        assert set(db._dict) == set(mdb.pos)
-        for key, item in db._dict.items():
-            size = twin_memory.key_entry_bytes(len(key), twin_memory.value_info(item.value, shared)[0])
+        assert set(stored) == set(mdb.pos), index
+        for key, item in stored.items():
+            size = memory.key_entry_bytes(len(key), memory.value_info(item.value, shared)[0])
             assert mdb.size[mdb.pos[key]] == size
             assert (key in mdb.expire) == (item.expireat is not None)
+
+
+def test_select_and_swapdb_move_keys_and_their_memory():
+    server = TwinServer(clock=VirtualClock())
+    r = fake_client(server, single_connection_client=True)
+    r.set("a", "x" * 100)
+    r.execute_command("SELECT", 1)
+    r.set("b", "y" * 100, px=5000)
+    r.set("c", "z" * 100)
+    assert (r.dbsize(), r.info("keyspace")["db1"]["expires"]) == (2, 1)
+    assert r.swapdb(0, 1)
+    assert sorted(r.keys()) == ["a"] and r.dbsize() == 1  # db 1 now holds what db 0 held
+    r.execute_command("SELECT", 0)
+    assert sorted(r.keys()) == ["b", "c"] and r.pttl("b") == 5000
+    assert r.info("keyspace")["db0"] == {"keys": 2, "expires": 1, "avg_ttl": 5000}
+    r.flushdb()
+    assert r.dbsize() == 0 and r.info("keyspace")["db1"]["keys"] == 1
 
 
 def test_collection_encodings_and_sizes_match_redis_7(r):

@@ -7,9 +7,11 @@ from hypothesis import strategies as st
 
 from entropy_lab.twin import memory
 from entropy_lab.twin.config import ConfigError, TwinConfig, format_memory_human, parse_memory, parse_notify_flags
-from entropy_lab.twin.evict import EVPOOL_SIZE, EvictionPool, perform_evictions, select_victim
+from entropy_lab.twin.cron import advance, cron
+from entropy_lab.twin.evict import perform_evictions, populate, select_victim
 from entropy_lab.twin.expire import active_expire_cycle
 from entropy_lab.twin.keyspace import Keyspace
+from entropy_lab.twin.pool import EVPOOL_SIZE
 from entropy_lab.twin.lrulfu import (LRU_CLOCK_MAX, idle_seconds, lfu_decr_and_return, lfu_log_incr,
                                      lfu_touched, new_stamp)
 
@@ -67,19 +69,22 @@ def test_lfu_counter_rules():
 
 
 def test_pool_keeps_the_sixteen_best_in_order():
-    pool = EvictionPool()
-    for score in range(40, 0, -1):
-        pool.insert(score, 0, f"k{score}")
-    assert len(pool) == EVPOOL_SIZE
-    assert pool.scores == sorted(pool.scores) and pool.scores[-1] == 40 and pool.scores[0] == 25
-    pool.insert(1, 0, "worse")  # not better than the worst entry of a full pool: dropped
-    assert (0, "worse") not in pool.entries
+    ks = Keyspace(TwinConfig(maxmemory_policy="allkeys-lru", maxmemory_samples=40), databases=1)
+    for i in range(40):
+        ks.add(0, f"k{i}", 100, None, ks.new_stamp(100.0 + i))  # k0 is the idlest
+    populate(ks, ks.pool, 0, 200.0)  # 40 candidates, at most 40 samples: every key, in order
+    assert len(ks.pool) == EVPOOL_SIZE
+    assert ks.pool.scores == list(range(85, 101))  # idle seconds, ascending: the best is last
+    assert ks.pool.entries[-1] == (0, "k0") and ks.pool.entries[0] == (0, "k15")
+    ks.add(0, "fresh", 100, None, ks.new_stamp(200.0))
+    populate(ks, ks.pool, 0, 200.0)  # idle 0 is not better than the worst entry of a full pool
+    assert (0, "fresh") not in ks.pool.entries and len(ks.pool) == EVPOOL_SIZE
 
 
 def test_victim_is_the_idlest_key_and_ghosts_are_skipped():
     ks = Keyspace(TwinConfig(maxmemory_policy="allkeys-lru", maxmemory_samples=10), databases=1)
     for i in range(5):
-        ks.add(0, i, 100, None, now=100.0 + i)
+        ks.add(0, i, 100, None, ks.new_stamp(100.0 + i))
     assert select_victim(ks, 200.0) == (0, 0)
     ks.evict_key(0, 0)
     ks.delete(0, 1)  # key 1 is still in the pool: a ghost
@@ -88,9 +93,9 @@ def test_victim_is_the_idlest_key_and_ghosts_are_skipped():
 
 def test_volatile_ttl_picks_the_nearest_deadline_and_noeviction_fails():
     ks = Keyspace(TwinConfig(maxmemory_policy="volatile-ttl"), databases=1)
-    ks.add(0, "a", 100, 5_000.0, 0.0)
-    ks.add(0, "b", 100, 1_000.0, 0.0)
-    ks.add(0, "c", 100, None, 0.0)
+    ks.add(0, "a", 100, 5_000.0, ks.new_stamp(0.0))
+    ks.add(0, "b", 100, 1_000.0, ks.new_stamp(0.0))
+    ks.add(0, "c", 100, None, ks.new_stamp(0.0))
     assert select_victim(ks, 0.0) == (0, "b")
     ks.config.set("maxmemory-policy", "noeviction")
     assert select_victim(ks, 0.0) is None
@@ -109,14 +114,14 @@ def test_invariants_under_random_operations(operations, policy):
     for op, key, size in operations:
         db = ks.dbs[key % 3]
         if op == "add" and key not in db.pos:
-            ks.add(db.id, key, size, (now + 1) * 1000.0 if key % 2 else None, now)
+            ks.add(db.id, key, size, (now + 1) * 1000.0 if key % 2 else None, ks.new_stamp(now))
         elif op == "del" and key in db.pos:
             ks.delete(db.id, key)
         elif op == "ttl" and key in db.pos:
             ks.update(db.id, key, size, (now + 0.5) * 1000.0)
         elif op == "tick":
             now += 0.3
-            ks.advance(now)
+            advance(ks, now)
         ok = perform_evictions(ks, now)
         used = ks.used_memory()
         assert used >= empty                                   # never below the empty server
@@ -136,7 +141,7 @@ def test_invariants_under_random_operations(operations, policy):
 def test_active_expiry_reclaims_within_its_budget():
     ks = Keyspace(TwinConfig(), databases=1)
     for i in range(30_000):
-        ks.add(0, i, 100, 1_000.0, 0.0)
+        ks.add(0, i, 100, 1_000.0, ks.new_stamp(0.0))
     active_expire_cycle(ks, 2.0)
     left = len(ks.dbs[0].keys)
     assert 0 < left < 30_000 - 15_000          # one tick's budget: most, not all
@@ -148,5 +153,5 @@ def test_active_expiry_reclaims_within_its_budget():
     active_expire_cycle(ks, 2.3)
     assert len(ks.dbs[0].keys) == left
     for tick in range(5):
-        ks.cron(2.2 + tick / 10)        # shrinks the tables, then sweeps
+        cron(ks, 2.2 + tick / 10)        # shrinks the tables, then sweeps
     assert len(ks.dbs[0].keys) == 0 and ks.stats.expired_keys == 30_000

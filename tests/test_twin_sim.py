@@ -7,15 +7,51 @@ import pytest
 from entropy_lab import workloads
 from entropy_lab.clock import VirtualClock
 from entropy_lab.errors import LabError
-from entropy_lab.twin import TwinServer, fake_client, miss_ratio_curve, simulate
-from entropy_lab.twin import evict, sim
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from entropy_lab.twin import TwinServer, evict, fakeserver, fake_client, miss_ratio_curve, sim, simulate
 
 
 def test_simulator_uses_the_servers_eviction_code():
     # no copy: the simulator calls the very function the fake server calls
     assert sim.perform_evictions is evict.perform_evictions
-    from entropy_lab.twin import fakeserver
     assert fakeserver.perform_evictions is evict.perform_evictions
+
+
+def _via_general_path(trace: workloads.Trace) -> workloads.Trace:
+    """The same reads, marked as reads: simulate() then takes its general (per-request) path."""
+    return workloads.Trace(trace.keys, trace.n_keys, writes=np.zeros(len(trace.keys), dtype=bool))
+
+
+@settings(max_examples=40, deadline=None)
+@given(keys=st.lists(st.integers(0, 60), min_size=1, max_size=400),
+       policy=st.sampled_from(["allkeys-lru", "allkeys-lfu", "allkeys-random"]),
+       limit=st.one_of(st.integers(1, 40), st.sampled_from(["1030kb", "1050kb", "1100kb"])),
+       samples=st.integers(1, 10), seed=st.integers(0, 3))
+def test_fast_path_equals_general_path_within_one_tick(keys, policy, limit, samples, seed):
+    """Reads without TTLs take the fast path; marked as reads they take the general one. The two
+    judge an eviction at different instants (the miss that caused it; the next request, as Redis
+    does), which only matters when a clock tick falls between: within one tick they must agree
+    to the key."""
+    trace = workloads.Trace(np.asarray(keys), 61)
+    size = {"max_keys": limit} if isinstance(limit, int) else {"maxmemory": limit}
+    kwargs = dict(policy=policy, samples=samples, seed=seed, rate=len(keys) * 20.0, value_size=200, **size)
+    fast, general = simulate(trace, **kwargs), simulate(_via_general_path(trace), **kwargs)
+    assert (fast.hits, fast.misses, fast.evictions, fast.keys, fast.used_memory) == \
+        (general.hits, general.misses, general.evictions, general.keys, general.used_memory)
+    np.testing.assert_array_equal(fast.series["keys"], general.series["keys"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(keys=st.lists(st.integers(0, 60), min_size=1, max_size=400), max_keys=st.integers(1, 40),
+       rate=st.sampled_from([1.0, 37.0, 1000.0]))
+def test_fast_path_equals_general_path_for_random_eviction_at_any_rate(keys, max_keys, rate):
+    """allkeys-random with a key count does not read the clock, so ticks cannot part the paths."""
+    trace = workloads.Trace(np.asarray(keys), 61)
+    kwargs = dict(policy="allkeys-random", max_keys=max_keys, rate=rate)
+    fast, general = simulate(trace, **kwargs), simulate(_via_general_path(trace), **kwargs)
+    assert (fast.hits, fast.evictions, fast.keys) == (general.hits, general.evictions, general.keys)
 
 
 def test_result_counts_add_up():
@@ -26,8 +62,10 @@ def test_result_counts_add_up():
     assert r.evictions == r.misses - 500
     assert 0 < r.hit_ratio < 1
     assert len(r.series["t"]) == 100 and np.all(np.diff(r.series["requests"]) > 0)
-    assert r == r  # dataclass
-    assert simulate(tr, policy="allkeys-lru", max_keys=500).hits == r.hits  # seeded
+    again = simulate(tr, policy="allkeys-lru", max_keys=500)  # seeded: the same run again
+    assert (again.hits, again.misses, again.evictions) == (r.hits, r.misses, r.evictions)
+    np.testing.assert_array_equal(again.series["hit_ratio"], r.series["hit_ratio"])
+    assert r.series["requests"][-1] == 50_000 and r.series["keys"][-1] == 500
 
 
 def test_one_second_lru_clock_makes_fast_traffic_evict_like_random():

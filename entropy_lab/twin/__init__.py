@@ -1,8 +1,9 @@
 """The Redis twin: fake mode that keeps time, memory and eviction like Redis 7.
 
-`keyspace`, `evict`, `expire`, `lrulfu`, `memory`, `config`, `info` are the pure-Python model;
-`fakeserver` is the only module that touches fakeredis; `sim` replays traces on the same model;
-`serve` serves a twin over TCP.
+`keyspace`, `pool`, `evict`, `expire`, `cron`, `lrulfu`, `memory`, `config`, `info` are the
+pure-Python model; `fakeredis_adapter` is the only module that touches fakeredis internals;
+`fakeserver` (with `commands`) runs the model around fakeredis; `sim` replays traces on the same
+model; `serve` serves a twin over TCP (`resp`, `served_*`). docs/twin.md has the map.
 """
 from .fakeserver import TwinServer, fake_client
 from .sim import MissRatioCurve, SimResult, miss_ratio_curve, simulate

@@ -62,45 +62,45 @@ def parse_notify_flags(text: str) -> str:
     return out
 
 
-def _failed(name: str, why: str) -> ConfigError:
+def config_error(name: str, why: str) -> ConfigError:
     return ConfigError(f"CONFIG SET failed (possibly related to argument '{name}') - {why}")
 
 
-def _int_in(lo: int, hi: int):
+def int_in(lo: int, hi: int):
     def parse(name: str, text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise _failed(name, "argument couldn't be parsed into an integer") from None
+            raise config_error(name, "argument couldn't be parsed into an integer") from None
         if not lo <= value <= hi:
-            raise _failed(name, f"argument must be between {lo} and {hi} inclusive")
+            raise config_error(name, f"argument must be between {lo} and {hi} inclusive")
         return value
     return parse
 
 
-def _memory(name: str, text: str) -> int:
+def memory_value(name: str, text: str) -> int:
     try:
         return parse_memory(text)
     except ValueError:
-        raise _failed(name, "argument must be a memory value") from None
+        raise config_error(name, "argument must be a memory value") from None
 
 
 def _policy(name: str, text: str) -> str:
     value = text.lower()
     if value not in POLICIES:
-        raise _failed(name, "argument(s) must be one of the following: " + ", ".join(POLICIES))
+        raise config_error(name, "argument(s) must be one of the following: " + ", ".join(POLICIES))
     return value
 
 
 def _hz(name: str, text: str) -> int:
-    return min(500, max(1, _int_in(0, INT_MAX)(name, text)))
+    return min(500, max(1, int_in(0, INT_MAX)(name, text)))
 
 
 def _notify(name: str, text: str) -> str:
     try:
         return parse_notify_flags(text)
     except ValueError:
-        raise _failed(name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.") from None
+        raise config_error(name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.") from None
 
 
 def _any(name: str, text: str) -> str:
@@ -110,21 +110,21 @@ def _any(name: str, text: str) -> str:
 # name -> (parser, default). Parameters the twin models, plus a few common read-only-ish ones
 # that CONFIG GET should answer like a default server.
 PARAMETERS: dict[str, tuple[Any, Any]] = {
-    "maxmemory": (_memory, 0),
+    "maxmemory": (memory_value, 0),
     "maxmemory-policy": (_policy, "noeviction"),
-    "maxmemory-samples": (_int_in(1, INT_MAX), 5),
-    "maxmemory-eviction-tenacity": (_int_in(0, 100), 10),
-    "maxmemory-clients": (_memory, 0),
-    "lfu-log-factor": (_int_in(0, INT_MAX), 10),
-    "lfu-decay-time": (_int_in(0, INT_MAX), 1),
+    "maxmemory-samples": (int_in(1, INT_MAX), 5),
+    "maxmemory-eviction-tenacity": (int_in(0, 100), 10),
+    "maxmemory-clients": (memory_value, 0),
+    "lfu-log-factor": (int_in(0, INT_MAX), 10),
+    "lfu-decay-time": (int_in(0, INT_MAX), 1),
     "hz": (_hz, 10),
-    "active-expire-effort": (_int_in(1, 10), 1),
+    "active-expire-effort": (int_in(1, 10), 1),
     "notify-keyspace-events": (_notify, ""),
     "databases": (None, 16),
     "save": (_any, ""),
     "appendonly": (_any, "no"),
-    "timeout": (_int_in(0, INT_MAX), 0),
-    "maxclients": (_int_in(1, INT_MAX), 10000),
+    "timeout": (int_in(0, INT_MAX), 0),
+    "maxclients": (int_in(1, INT_MAX), 10000),
     "lazyfree-lazy-eviction": (_any, "no"),
     "lazyfree-lazy-expire": (_any, "no"),
     "activerehashing": (_any, "yes"),

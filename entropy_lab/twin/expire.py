@@ -1,8 +1,8 @@
 """Active expiry as Redis 7.0's expire.c runs it (activeExpireCycle, slow mode, from the cron).
 
 Lazy expiry (a command touching an expired key deletes it) is the server glue's job; this is
-the background sweep that reclaims keys nobody touches. Each cron tick (hz per second), for
-every database with keys that have a TTL: sample 20 of them, delete the expired ones, and
+the background sweep that reclaims keys nobody touches (cron.py runs it). Each cron tick (hz
+per second), for every database with keys that have a TTL: sample 20 of them, delete the expired ones, and
 repeat while more than 10% of a sample had expired; skip a database whose expires table is
 less than 1% full (it waits for the cron to shrink the table). The tick stops when its time
 budget (25% of a tick's CPU) is spent, checked every 16 loops. Until then, expired keys still
@@ -25,7 +25,6 @@ def budget_keys(hz: int) -> int:
 
 
 def active_expire_cycle(ks: Keyspace, now: float) -> None:
-    now_ms = now * 1000.0
     budget = budget_keys(ks.config.hz)
     checked = 0
     iteration = 0
@@ -41,11 +40,9 @@ def active_expire_cycle(ks: Keyspace, now: float) -> None:
             num = min(n, KEYS_PER_LOOP)
             start = int(rnd() * n)
             sample = [db.vkeys[(start + j) % n] for j in range(num)]
-            expire = db.expire
             expired = 0
             for key in sample:
-                deadline = expire.get(key)
-                if deadline is not None and now_ms > deadline:
+                if ks.is_expired(db.id, key, now):
                     ks.expire_key(db.id, key)
                     expired += 1
             iteration += 1

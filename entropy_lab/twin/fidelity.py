@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import redis
 
 from .. import workloads
+from ..clock import VirtualClock
 from ..servers import RedisServer
 from . import memory
-from .keyspace import _grown
+from .fakeserver import TwinServer, fake_client
+from .keyspace import grown_slots
 from .sim import SimResult, simulate
 
 VALUE_SIZE = 1024
@@ -81,7 +84,7 @@ def maxmemory_for(keys: int, value_size: int = VALUE_SIZE, with_ttl: bool = Fals
         per += memory.EXPIRE_BYTES
     slots = 0
     for n in range(0, keys, max(1, keys // 64)):
-        slots = _grown(slots, n)
+        slots = grown_slots(slots, n)
     slots = max(slots, 1 << max(keys - 1, 1).bit_length())
     extra = memory.table_bytes(slots) * (2 if with_ttl else 1)
     return memory.STARTUP_BYTES + memory.CLIENT_BYTES + keys * per + extra
@@ -232,9 +235,6 @@ def fill_real(maxmemory: str, value_size: int, n: int, policy: str = "allkeys-lr
 
 
 def fill_twin(maxmemory: str, value_size: int, n: int, policy: str = "allkeys-lru") -> tuple[int, int]:
-    from ..clock import VirtualClock
-    from .fakeserver import TwinServer, fake_client
-
     client = fake_client(TwinServer(clock=VirtualClock(), config={"maxmemory": maxmemory,
                                                                   "maxmemory-policy": policy}))
     _fill(client, value_size, n)
@@ -261,17 +261,12 @@ def first_oom_real(maxmemory: str, value_size: int) -> int:
 
 
 def first_oom_twin(maxmemory: str, value_size: int) -> int:
-    from ..clock import VirtualClock
-    from .fakeserver import TwinServer, fake_client
-
     client = fake_client(TwinServer(clock=VirtualClock(), config={"maxmemory": maxmemory}))
     return _first_oom(client, value_size)
 
 
 def _first_oom(client: Any, value_size: int) -> int:
     """How many SETs succeed before the first OOM error (one command at a time)."""
-    import redis
-
     value = b"x" * value_size
     for i in range(10_000_000):
         try:

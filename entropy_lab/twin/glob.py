@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import re
 
+from .fakeredis_adapter import use_glob_matcher
+
 
 def _pieces(pattern: str) -> list[str | None]:
     """The pattern as regex pieces for single characters, with None for each `*`."""
@@ -81,17 +83,4 @@ def compile_pattern(pattern_bytes: bytes) -> re.Pattern:
 
 def install() -> None:
     """Use this matcher wherever fakeredis compiles a glob (same results, no blow-up)."""
-    import importlib
-    import sys
-
-    for name in ("fakeredis._helpers", "fakeredis.commands_mixins._mixin_base",
-                 "fakeredis.commands_mixins.generic_mixin", "fakeredis.commands_mixins.pubsub_mixin",
-                 "fakeredis.commands_mixins.scripting_mixin", "fakeredis._socket._notifications"):
-        try:
-            module = sys.modules.get(name) or importlib.import_module(name)
-        except ImportError:  # scripting needs lupa
-            continue
-        if getattr(module, "compile_pattern", None) is not None:
-            module.compile_pattern = compile_pattern
-    from . import fakeserver
-    fakeserver.compile_pattern = compile_pattern
+    use_glob_matcher(compile_pattern)

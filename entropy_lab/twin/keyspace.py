@@ -12,12 +12,12 @@ from typing import Any, Callable, Protocol
 
 from . import memory
 from .config import TwinConfig
-from .lrulfu import LFU_INIT_VAL, LRU_CLOCK_MAX, lfu_minutes, lfu_touched, lru_clock
+from .lrulfu import lfu_minutes, lfu_touched, lru_clock, new_stamp
+from .pool import EvictionPool
 
 DATABASES = 16
 DICT_HT_INITIAL_SIZE = 4
 HASHTABLE_MIN_FILL = 10  # percent: below it the cron shrinks a table
-CRON_CATCHUP_MAX = 50    # after a long jump in virtual time, run at most this many cron ticks
 
 
 class Listener(Protocol):
@@ -25,7 +25,7 @@ class Listener(Protocol):
         """A key left because it `expired` or was `evicted` (not by a command)."""
 
 
-def _grown(slots: int, used: int) -> int:
+def grown_slots(slots: int, used: int) -> int:
     """_dictExpandIfNeeded before adding to a dict holding `used` keys: the new slot count."""
     if slots == 0:
         return DICT_HT_INITIAL_SIZE
@@ -94,10 +94,8 @@ class Keyspace:
         self.tables = 0      # bucket arrays (current and still-rehashing ones)
         self.peak = 0
         self.stats = Stats()
-        self.next_cron: float | None = None
+        self.next_cron: float | None = None  # when the cron ticks next (cron.advance keeps it)
         self.next_db = 0     # for the random policies (evict.c's static next_db)
-        self.max_keys: int | None = None  # the simulator may limit by key count instead
-        from .evict import EvictionPool  # evict imports this module
         self.pool = EvictionPool()
 
     # ---- memory ---------------------------------------------------------------------------
@@ -135,19 +133,21 @@ class Keyspace:
             db.rehash_left = 0
 
     # ---- key operations ---------------------------------------------------------------------
-    def add(self, dbid: int, key: Any, nbytes: int, expire_ms: float | None, now: float) -> None:
-        """A new key (created by a command); stamped as a new object."""
+    def new_stamp(self, now: float) -> int:
+        """The access stamp of an object created at `now` under the current policy."""
+        return new_stamp(now, self.config.lfu)
+
+    def add(self, dbid: int, key: Any, nbytes: int, expire_ms: float | None, stamp: int) -> None:
+        """A new key (created by a command) with the stamp of a new object (`new_stamp`)."""
         db = self.dbs[dbid]
         n = len(db.keys)
         if n >= db.slots:
-            self._resize_main(db, _grown(db.slots, n))
+            self._resize_main(db, grown_slots(db.slots, n))
         if db.old_table:
             self._rehash_step(db)
         db.pos[key] = n
         db.keys.append(key)
-        # new_stamp(now, lfu), inlined: this is the simulator's per-miss path
-        db.stamp.append((((int(now) // 60) & 65535) << 8 | LFU_INIT_VAL) if self.config.lfu
-                        else int(now) & LRU_CLOCK_MAX)
+        db.stamp.append(stamp)
         db.size.append(nbytes)
         self.data += nbytes
         if expire_ms is not None:
@@ -156,7 +156,7 @@ class Keyspace:
     def _set_expire(self, db: Db, key: Any, expire_ms: float) -> None:
         if key not in db.expire:
             n = len(db.vkeys)
-            slots = _grown(db.vslots, n)
+            slots = grown_slots(db.vslots, n)
             if slots != db.vslots:
                 self._resize_expires(db, slots)
             db.vpos[key] = n
@@ -243,25 +243,9 @@ class Keyspace:
         deadline = self.dbs[dbid].expire.get(key)
         return deadline is not None and now * 1000.0 > deadline
 
-    # ---- time ---------------------------------------------------------------------------------
-    def advance(self, now: float) -> None:
-        """Run the cron ticks (hz per second) that fall before `now`."""
-        hz = self.config.hz
-        if self.next_cron is None:
-            self.next_cron = (int(now * hz) + 1) / hz
-            return
-        if now < self.next_cron:
-            return
-        ticks = int((now - self.next_cron) * hz) + 1
-        for i in range(min(ticks, CRON_CATCHUP_MAX)):
-            self.cron(now if ticks > CRON_CATCHUP_MAX else self.next_cron + i / hz)
-        self.next_cron += ticks / hz
-
-    def cron(self, now: float) -> None:
-        """serverCron's database work: active expiry, then resizing and rehashing tables."""
-        from .expire import active_expire_cycle
-        if self.active_expire:
-            active_expire_cycle(self, now)
+    # ---- table maintenance (the cron's part after active expiry) ------------------------------
+    def resize_tables(self) -> None:
+        """Finish incremental rehashes and shrink tables under 10% full (databasesCron)."""
         for db in self.dbs:
             if db.old_table:
                 self.tables -= db.old_table

@@ -6,23 +6,30 @@ GET that, on a miss, SETs the key (with the trace's TTL if any); a write is a SE
 with the request rate (or per-request timestamps), so the 1 s LRU clock, LFU decay, lazy and
 active expiry act as they would on a server serving that trace at that speed.
 
-Speed: hits need only a stamp update, so the loop is chunked by cron tick (the LRU clock is
-constant inside a tick) and hits cost one dict lookup and one list store; only misses go
-through the model's insert and eviction code.
+Simulator-only ideas live here, not in the shared model: one database (a trace has no SELECT)
+and a limit in keys (`max_keys`, the same victims a memory limit would pick, counted in keys).
+
+Speed: reads without TTLs take a fast path, chunked by cron tick (the LRU clock is constant
+inside a tick): a hit costs one dict lookup and one list store; only misses go through the
+model's insert and eviction code. Anything else takes the general path, which judges lazy
+expiry at each request's time. The fast path evicts at the time of the miss, the general path
+before the next request (Redis's order); they agree unless a clock tick falls in between.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from functools import partial
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..errors import LabError
 from . import memory
 from .config import ConfigError, TwinConfig, parse_memory
+from .cron import advance
 from .evict import perform_evictions, select_victim
 from .keyspace import Keyspace
-from .lrulfu import lfu_minutes, lfu_touched, lru_clock
+from .lrulfu import lfu_minutes, lfu_touched, lru_clock, new_stamp
 
 DEFAULT_RATE = 50_000.0  # requests/s: about what one pipelining redis-py client drives
 
@@ -132,12 +139,11 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
     if int(keys.min()) < 0:
         raise LabError(f"simulate needs key ids of 0 or more, not {int(keys.min())}.")
     t = _times(n, rate, timestamps, start)
-    ks = Keyspace(cfg, seed=seed, databases=1)
+    if max_keys is not None and max_keys < 1:
+        raise LabError(f"max_keys must be at least 1, not {max_keys}.")
+    ks = Keyspace(cfg, seed=seed, databases=1)  # one database: a trace has no SELECT
     ks.clients = clients
-    if max_keys is not None:
-        if max_keys < 1:
-            raise LabError(f"max_keys must be at least 1, not {max_keys}.")
-        ks.max_keys = int(max_keys)
+    key_limit = 0 if max_keys is None else int(max_keys)  # 0: the memory limit applies
     entry = _entry_sizes(value_size, key_length, int(keys.max()) + 1 if n else 1)
 
     windows = max(1, min(windows, n))
@@ -151,9 +157,9 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
         a, b = int(edges[w]), int(edges[w + 1])
         before = (counts[0], counts[0] + counts[1])
         if plain:
-            _run_reads(ks, keys, t, a, b, entry, counts)
+            _run_reads(ks, keys, t, a, b, entry, counts, key_limit)
         else:
-            _run_general(ks, keys, writes, ttls, t, a, b, entry, counts)
+            _run_general(ks, keys, writes, ttls, t, a, b, entry, counts, key_limit)
         series["t"].append(float(t[b - 1] - t[0]))
         series["requests"].append(b)
         series["hits"].append(counts[0] - before[0])
@@ -165,10 +171,28 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
     with np.errstate(invalid="ignore", divide="ignore"):
         out["hit_ratio"] = np.where(out["reads"] > 0, out.pop("hits") / np.maximum(out["reads"], 1), np.nan)
     return SimResult(policy=cfg.policy, maxmemory=cfg.maxmemory if maxmemory is not None else None,
-                     max_keys=ks.max_keys, samples=cfg.samples, requests=n, hits=counts[0], misses=counts[1],
+                     max_keys=None if max_keys is None else int(max_keys), samples=cfg.samples, requests=n,
+                     hits=counts[0], misses=counts[1],
                      writes=counts[2], rejected=counts[3], evictions=ks.stats.evicted_keys, expired=ks.stats.expired_keys,
                      keys=len(ks.dbs[0].keys), used_memory=ks.used_memory(),
                      duration=float(t[-1] - t[0]) if n else 0.0, series=out)
+
+
+def evict_to_key_count(ks: Keyspace, max_keys: int, now: float) -> bool:
+    """A key-count limit: the victims a memory limit would pick, counted in keys."""
+    keys = ks.dbs[0].pos
+    while len(keys) > max_keys:
+        victim = select_victim(ks, now)
+        if victim is None:
+            return False
+        ks.evict_key(victim[0], victim[1])
+    return True
+
+
+def _evictor(ks: Keyspace, max_keys: int) -> Callable[[float], bool]:
+    """evict(now): get under this run's limit, `max_keys` keys (or maxmemory when it is 0);
+    False when nothing can be evicted (a write then gets OOM)."""
+    return partial(evict_to_key_count, ks, max_keys) if max_keys else partial(perform_evictions, ks)
 
 
 def _entry_sizes(value_size: int | np.ndarray, key_length: int, n_ids: int) -> Any:
@@ -188,16 +212,13 @@ def _tick_chunks(t: np.ndarray, a: int, b: int, hz: int) -> list[int]:
 
 
 def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, entry: Any,
-               counts: list[int]) -> None:
+               counts: list[int], max_keys: int) -> None:
     """Cache-aside reads without TTLs: the hot path."""
     cfg = ks.config
     db = ks.dbs[0]
     pos, stamp = db.pos, db.stamp
-    add = ks.add
-    evict_key = ks.evict_key
-    used = ks.used_memory
-    limit_bytes = cfg.maxmemory if ks.max_keys is None else None
-    limit_keys = ks.max_keys
+    find = pos.get
+    add, used, maxmemory, evict = ks.add, ks.used_memory, cfg.maxmemory, _evictor(ks, max_keys)
     lfu = cfg.lfu
     decay, factor, rnd = cfg.lfu_decay_time, cfg.lfu_log_factor, ks.random
     fixed = entry if isinstance(entry, int) else None
@@ -208,12 +229,13 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
         if lo == hi:
             continue
         now = float(t[lo])
-        ks.advance(now)
+        advance(ks, now)
         clock = lru_clock(now)
         minutes = lfu_minutes(now)
+        fresh = new_stamp(now, lfu)  # constant within a tick, like the clock
         chunk_misses = misses
         for k in keys[lo:hi].tolist():
-            j = pos.get(k)
+            j = find(k)
             if j is not None:  # a hit: refresh the stamp, nothing else changes
                 if lfu:
                     stamp[j] = lfu_touched(stamp[j], minutes, decay, factor, rnd())
@@ -221,53 +243,43 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
                     stamp[j] = clock
                 continue
             misses += 1
-            add(0, k, fixed if fixed is not None else entry[k], None, now)
-            if limit_keys is not None:
-                if len(pos) > limit_keys:
-                    # perform_evictions for a key-count limit, minus two calls: the same victim code
-                    victim = select_victim(ks, now)
-                    evict_key(victim[0], victim[1])
-            elif used() > limit_bytes:
-                perform_evictions(ks, now)
+            add(0, k, fixed if fixed is not None else entry[k], None, fresh)
+            if len(pos) > max_keys if max_keys else used() > maxmemory:
+                evict(now)  # an allkeys policy always finds a victim
         hits += (hi - lo) - (misses - chunk_misses)
     counts[0] += hits
     counts[1] += misses
 
 
 def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls: np.ndarray | None,
-                 t: np.ndarray, a: int, b: int, entry: Any, counts: list[int]) -> None:
-    """Reads and writes with TTLs: lazy expiry needs the exact time of every request.
-
-    The checks that are usually false (a cron tick due, the cache over its limit, a key past its
-    deadline) are made inline, so a request that triggers none of them costs no call.
-    """
-    cfg = ks.config
+                 t: np.ndarray, a: int, b: int, entry: Any, counts: list[int],
+                 max_keys: int) -> None:
+    """Reads and writes with TTLs: lazy expiry needs the exact time of every request, and
+    evictions run before each request, as Redis runs them before each command."""
     db = ks.dbs[0]
     pos, expire = db.pos, db.expire
     key_list = keys[a:b].tolist()
     write_list = writes[a:b].tolist() if writes is not None else None
     ttl_list = ttls[a:b].tolist() if ttls is not None else None
     times = t[a:b].tolist()
-    limit_keys = ks.max_keys
-    limit_bytes = cfg.maxmemory
-    limited = limit_keys is not None or bool(limit_bytes)
+    used, maxmemory, lfu = ks.used_memory, ks.config.maxmemory, ks.config.lfu
+    evict = _evictor(ks, max_keys)
+    grew = True  # memory only grows by adding or resizing keys: no eviction to run until it does
+    ok = True
     for i, k in enumerate(key_list):
         now = times[i]
         if ks.next_cron is None or now >= ks.next_cron:
-            ks.advance(now)
-        # evictions run before every command; if they cannot free enough, SET gets OOM
-        ok = True
-        if limited and (len(pos) > limit_keys if limit_keys is not None else ks.used_memory() > limit_bytes):
-            ok = perform_evictions(ks, now)
+            advance(ks, now)
+        if grew and (len(pos) > max_keys if max_keys else used() > maxmemory):
+            ok = evict(now)  # evictions run before every command; if they cannot free enough, SET gets OOM
+            grew = not ok
         size = entry if isinstance(entry, int) else entry[k]
         ttl = ttl_list[i] if ttl_list is not None else 0.0
         deadline = now * 1000.0 + ttl * 1000.0 if ttl > 0 else None
         present = k in pos
-        if present:
-            at = expire.get(k)
-            if at is not None and now * 1000.0 > at:  # ks.is_expired, inline
-                ks.expire_key(0, k)
-                present = False
+        if present and k in expire and ks.is_expired(0, k, now):  # lazy expiry
+            ks.expire_key(0, k)
+            present = False
         if write_list is not None and write_list[i]:
             counts[2] += 1
             if not ok:
@@ -275,8 +287,10 @@ def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls
             elif present:
                 ks.touch(0, k, now)
                 ks.update(0, k, size, deadline)
+                grew = True
             else:
-                ks.add(0, k, size, deadline, now)
+                ks.add(0, k, size, deadline, new_stamp(now, lfu))
+                grew = True
             continue
         if present:
             counts[0] += 1
@@ -284,11 +298,11 @@ def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls
         else:
             counts[1] += 1
             if ok:
-                ks.add(0, k, size, deadline, now)
+                ks.add(0, k, size, deadline, new_stamp(now, lfu))
+                grew = True
             else:
                 counts[3] += 1
-    if limited:
-        perform_evictions(ks, times[-1] if times else 0.0)
+    evict(times[-1] if times else 0.0)
 
 
 def miss_ratio_curve(trace: Any, sizes: Sequence[int | str], policy: str = "allkeys-lru", **kwargs: Any) -> MissRatioCurve:
