@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 import redis
 
 from .. import clock as lab_clock
-from ..backends import backend_of
-from ..namespaces import Namespace
+from ..backends import owner_of
+from ..namespaces import Namespace, unlink_matching
 from ..workloads import Request
 
 MODEL_SLACK_MS = 60_000  # see BatchedView.set
@@ -128,11 +128,13 @@ class BatchedView:
 
 
 def replay_clock(client: redis.Redis, clock: Any) -> Any:
-    """The virtual clock a replay may move: `clock` if given, else the lab's in fake mode, else None."""
-    if clock is not None:
-        return clock if getattr(clock, "virtual", False) else None
-    active = lab_clock.active()
-    return active if backend_of(client) == "fake" and getattr(active, "virtual", False) else None
+    """The virtual clock a replay may move (`clock` if given, else the clock of the backend that made
+    `client`), or None: a wall clock (the replay outruns it), or a client the lab did not make (its
+    server's clock is unknown). With None the deadline in each copy decides, which is always right."""
+    if clock is None:
+        owner = owner_of(client)
+        clock = owner.clock if owner is not None else None
+    return clock if getattr(clock, "virtual", False) else None
 
 
 def chunks(stream: Sequence[Request], seconds: float) -> Iterable[list[Request]]:
@@ -152,7 +154,4 @@ def chunks(stream: Sequence[Request], seconds: float) -> Iterable[list[Request]]
 
 def clear_family(client: redis.Redis, ns: Namespace, family: str) -> int:
     """UNLINK every key under `ns.key(family, ...)`, so a replay starts and ends with none of its copies."""
-    keys = list(client.scan_iter(match=ns.pattern(f"{family}:*"), count=1000))
-    for i in range(0, len(keys), 500):
-        client.unlink(*keys[i:i + 500])
-    return len(keys)
+    return unlink_matching(client, [ns.pattern(f"{family}:*")], count=1000).keys
