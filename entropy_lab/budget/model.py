@@ -46,6 +46,12 @@ def entry_bytes(size: int) -> int:
     return size + KEY_OVERHEAD
 
 
+@lru_cache(maxsize=16)
+def entry_sizes(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """`entry_bytes` of every value size of a workload, worked out once per workload, not once per run."""
+    return tuple(entry_bytes(size) for size in sizes)
+
+
 class ModelRedis:
     """The shared Redis tier as a model: shards with a memory limit and an eviction policy.
 
@@ -58,7 +64,7 @@ class ModelRedis:
         self.config, self.sizes, self.rng = config, workload.sizes, random.Random(seed)
         self.capacity = int(config.maxmemory_mb * MB) - BASELINE_BYTES
         self.n_keys = workload.n_keys
-        self.bytes = tuple(entry_bytes(size) for size in workload.sizes)
+        self.bytes = entry_sizes(workload.sizes)
         self.tables: list[dict[int, list]] = []     # per shard: key -> entry
         self.lists: list[list[int]] = []            # per shard: its keys, for O(1) random samples
         self.pos: list[dict[int, int]] = []         # per shard: key -> index in its list

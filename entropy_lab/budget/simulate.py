@@ -20,7 +20,7 @@ from ..errors import LabError
 from ..truth import SourceOfTruth
 from .channels import make_channel
 from .config import BASELINE_BYTES, MB, SAMPLE_EVERY, SOURCE_LATENCY, BudgetConfig, validate
-from .model import BYTES, EXPIRES, TOMBSTONE, VERSION, ModelRedis, entry_bytes
+from .model import BYTES, EXPIRES, TOMBSTONE, VERSION, ModelRedis, entry_sizes
 from .result import BudgetResult
 from .workload import Workload, default_workload
 
@@ -58,8 +58,9 @@ def incident_events(w: Workload) -> list[tuple[float, str]]:
 class _Service:
     """One run's state: the truth, the local caches, the pending fills and the counters."""
 
+    # slots: read() touches a dozen attributes per request, and a sweep runs hundreds of thousands of reads
     __slots__ = ("config", "w", "tier", "channel", "rng", "truth", "current", "ttl", "l1_ttl", "jitter", "use_l1",
-                 "l1", "pending", "seq", "per", "per_reads", "per_hits", "per_stale", "per_source", "hits", "l1_hits",
+                 "l1", "pending", "seq", "per_reads", "per_stale", "per_source", "l1_hits",
                  "stale", "source", "stale_fills", "moved", "round_trips", "worst", "wasted", "l1_peak", "ebytes")
 
     def __init__(self, config: BudgetConfig, w: Workload, tier: Any, channel: Any, seed: int) -> None:
@@ -75,13 +76,13 @@ class _Service:
         self.pending: list[tuple[float, int, int, int, int]] = []           # (due, seq, instance, key, version)
         self.seq = 0
         seconds = int(math.ceil(w.duration))
-        self.per = {"reads": [0] * seconds, "hits": [0] * seconds, "stale": [0] * seconds, "source": [0] * seconds}
-        self.per_reads, self.per_hits, self.per_stale, self.per_source = self.per.values()
-        self.hits = self.l1_hits = self.stale = self.source = self.stale_fills = self.moved = self.round_trips = 0
+        # per second; hits are not counted: every read is a hit or a source read
+        self.per_reads, self.per_stale, self.per_source = [0] * seconds, [0] * seconds, [0] * seconds
+        self.l1_hits = self.stale = self.source = self.stale_fills = self.moved = self.round_trips = 0
         self.worst = 0.0
         self.wasted: list[int] = []
         self.l1_peak = 0
-        self.ebytes = tuple(entry_bytes(size) for size in w.sizes)
+        self.ebytes = entry_sizes(w.sizes)
 
     def expiry(self, ttl: float | None, now: float) -> float:
         """When a copy stored at `now` expires: `ttl`, spread by the jitter knob (None: never)."""
@@ -165,8 +166,7 @@ class _Service:
 
         One method, not three: it runs for every read, and calls cost a fifth of a sweep's time.
         """
-        second = int(now)
-        self.per_reads[second] += 1
+        self.per_reads[int(now)] += 1
         l1 = self.l1[instance]
         cached = l1.get(key) if self.use_l1 else None    # [version, expires]
         if cached is not None and cached[1] > now:
@@ -178,23 +178,25 @@ class _Service:
             self.round_trips += 1
             entry = self.tier.get(key, now)
             if entry is None or entry[TOMBSTONE]:
-                self.miss(key, instance, now, second)
+                self.miss(key, instance, now)
                 return
             served = entry[VERSION]
             if self.use_l1:
                 l1[key] = [served, self.expiry(self.l1_ttl, now)]
-        self.hits += 1
-        self.per_hits[second] += 1
         if served < self.current[key]:
-            self.stale += 1
-            self.per_stale[second] += 1
-            self.worst = max(self.worst, now - self.truth.stale_since(self.w.names[key], served))
+            self.stale_read(key, served, now)
 
-    def miss(self, key: int, instance: int, now: float, second: int) -> None:
+    def stale_read(self, key: int, served: int, now: float) -> None:
+        """Count a read served an outdated version, and how long that version has been outdated."""
+        self.stale += 1
+        self.per_stale[int(now)] += 1
+        self.worst = max(self.worst, now - self.truth.stale_since(self.w.names[key], served))
+
+    def miss(self, key: int, instance: int, now: float) -> None:
         """Read the truth; the fill lands SOURCE_LATENCY later, with the version read now."""
         self.truth.read(self.w.names[key])
         self.source += 1
-        self.per_source[second] += 1
+        self.per_source[int(now)] += 1
         self.seq += 1
         heapq.heappush(self.pending, (now + SOURCE_LATENCY, self.seq, instance, key, self.current[key]))
 
@@ -219,14 +221,16 @@ class _Service:
 
     def result(self) -> BudgetResult:
         w, tier, channel = self.w, self.tier, self.channel
-        reads = sum(self.per["reads"])
+        reads = sum(self.per_reads)
+        per = {"reads": self.per_reads, "hits": [r - s for r, s in zip(self.per_reads, self.per_source)],
+               "stale": self.per_stale, "source": self.per_source}
         return BudgetResult(
             config=self.config, duration=w.duration, requests=len(w), reads=reads, writes=len(w) - reads,
-            hits=self.hits, l1_hits=self.l1_hits, stale_reads=self.stale, worst_staleness=round(self.worst, 6),
+            hits=reads - self.source, l1_hits=self.l1_hits, stale_reads=self.stale, worst_staleness=round(self.worst, 6),
             wasted_mb=sum(self.wasted) / len(self.wasted) / MB if self.wasted else 0.0,
-            keys_moved=self.moved, source_reads=self.source, source_peak=max(self.per["source"]),
+            keys_moved=self.moved, source_reads=self.source, source_peak=max(self.per_source),
             round_trips=self.round_trips + channel.round_trips, messages=channel.messages,
             memory_mb=tier.provisioned_mb() + (self.l1_peak + channel.retained_bytes) / MB,
             evictions=tier.evictions, refused_writes=tier.refused, stale_fills=self.stale_fills,
-            per_second=self.per, redis_bytes=sum(entry[BYTES] for _, _, entry in tier.entries()),
+            per_second=per, redis_bytes=sum(entry[BYTES] for _, _, entry in tier.entries()),
         )
