@@ -78,22 +78,32 @@ def _example() -> Fixture:
 
 
 def random_cache(seed: int) -> Fixture:
-    """A cache drawn from `seed`: its answer, 0.5 and the mistakes below (each kind) give different numbers,
-    and the answer has more than 3 decimals (so a rounded answer shows)."""
+    """A cache drawn from `seed` on which the answer, 0.5 and every mistake below give different numbers
+    (so a wrong answer is named, never taken for right), with an answer of more than 3 decimals (so a
+    rounded answer shows)."""
     rng = random.Random(seed)
     while True:
-        total = rng.randint(7, 16)
-        n_stale = rng.randint(3, total - 1)
-        stale_at = [0.0, 0.0] + [round(rng.uniform(0.5, 9.5), 1) for _ in range(n_stale - 2)]
-        flags = stale_at + [None] * (total - n_stale)
-        rng.shuffle(flags)
-        items = [(f"item:{i}", rng.randint(16, 4096), at) for i, at in enumerate(flags)]
+        items = _draw_items(rng)
         foreign, uncached = rng.randint(2, 3), rng.randint(2, 4)
-        probe = _numbers("a random cache", items, foreign, uncached)
-        named = sorted([(probe.answer, "answer"), (0.5, "example"), *((v, n) for n, v in _mistakes(probe))])
-        exact_at_3_digits = abs(round(probe.answer, 3) - probe.answer) < 1e-9   # rounding would go unseen
-        if not exact_at_3_digits and all(b - a > 0.002 for (a, x), (b, y) in zip(named, named[1:]) if x != y):
+        if _telling(_numbers("a random cache", items, foreign, uncached)):
             return _build("a random cache", items, foreign, uncached)
+
+
+def _draw_items(rng: random.Random) -> list[tuple[str, int, float | None]]:
+    """7 to 16 cached items, at least 3 stale (two of them since t = 0.0, the falsy-zero trap), at least 1 fresh."""
+    total = rng.randint(7, 16)
+    n_stale = rng.randint(3, total - 1)
+    stale_at = [0.0, 0.0] + [round(rng.uniform(0.5, 9.5), 1) for _ in range(n_stale - 2)]
+    flags = stale_at + [None] * (total - n_stale)
+    rng.shuffle(flags)
+    return [(f"item:{i}", rng.randint(16, 4096), at) for i, at in enumerate(flags)]
+
+
+def _telling(probe: Fixture) -> bool:
+    """True if the answer needs more than 3 decimals and no two different kinds of answer are within 0.002."""
+    named = sorted([(probe.answer, "answer"), (0.5, "example"), *((v, n) for n, v in _mistakes(probe))])
+    exact_at_3_digits = abs(round(probe.answer, 3) - probe.answer) < 1e-9   # rounding would go unseen
+    return not exact_at_3_digits and all(b - a > 0.002 for (a, x), (b, y) in zip(named, named[1:]) if x != y)
 
 
 def _empty() -> Fixture:
