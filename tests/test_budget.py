@@ -13,8 +13,7 @@ from entropy_lab.budget.model import VERSION
 from entropy_lab.checks import check_budget_config
 from entropy_lab.errors import LabError
 from tests.conftest import need_redis_server
-
-SOLUTION = BudgetConfig(ttl=90, jitter=0.2, l1_ttl=0, invalidation="pubsub", versioned=True, maxmemory_mb=2, shards=2)
+from tests.test_checks_06 import SOLUTION   # the notebook's own worked solution
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,25 @@
 """Notebook 06's capstone check: judged on eight workloads; the worked solution passes, wrong configs are named."""
 from dataclasses import replace
 
+import jupytext
 import pytest
 
 from entropy_lab import budget as bg
 from entropy_lab.budget import CAPSTONE_SEEDS, CAPSTONE_SLO, BudgetConfig
 from entropy_lab.checks import check_budget_config
+from tests.notebook_runner import ROOT
 
-SOLUTION = BudgetConfig(ttl=90, jitter=0.2, l1_ttl=0, invalidation="pubsub", versioned=True, maxmemory_mb=2, shards=2)
+
+def notebook_solution() -> BudgetConfig:
+    """`my_config` exactly as notebook 06's solution cell sets it (not a copy that could drift)."""
+    cells = jupytext.read(ROOT / "notebook_src" / "06_entropy_budget.py").cells
+    source = next(c.source for c in cells if "solution" in c.metadata.get("tags", []) and "my_config =" in c.source)
+    scope = {"BudgetConfig": BudgetConfig}
+    exec(compile(source, "06_entropy_budget:solution", "exec"), scope)
+    return scope["my_config"]
+
+
+SOLUTION = notebook_solution()
 
 WRONG = {
     "the defaults": (BudgetConfig(), "stale reads"),
