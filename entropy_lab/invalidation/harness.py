@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from ..decay import Request, payload, request_stream
+from ..workloads import Request, payload, request_stream
 from ..errors import LabError
 from ..namespaces import Namespace
 from ..truth import SourceOfTruth
