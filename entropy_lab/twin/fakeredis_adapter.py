@@ -54,7 +54,7 @@ check_version(fakeredis.__version__)
 __all__ = ["OK", "NoResponse", "SimpleError", "SimpleString", "SUPPORTED_COMMANDS", "extract_args",
            "extract_command", "command_table", "signature", "use_glob_matcher", "TwinDatabase",
            "AdaptedServer", "AdaptedSocket", "AdaptedConnection", "served_client_info",
-           "stream_consumers", "missing_internals"]
+           "stream_consumers", "modified_keys", "missing_internals"]
 
 
 # ---- the command table fakeredis ships (Redis's COMMAND INFO rows) --------------------------------
@@ -96,6 +96,11 @@ def use_glob_matcher(matcher: Callable[[bytes], Any]) -> None:
         if getattr(module, "compile_pattern", None) is not None:
             module.compile_pattern = matcher
     globals()["compile_pattern"] = matcher
+
+
+def modified_keys(command_items: list[Any]) -> list[bytes]:
+    """The keys a command changed, from the items fakeredis handed its handler."""
+    return [item.key for item in command_items if item.is_modified]
 
 
 def stream_consumers(value: Any) -> set[tuple[bytes, bytes]] | None:
@@ -259,8 +264,9 @@ class AdaptedSocket(FakeSocket):
         """Around one command; `call()` runs it in fakeredis."""
         return call()
 
-    def announce(self, keys: list[bytes], event: str) -> None:
-        """Keyspace notifications for the keys a command modified (fakeredis would send all)."""
+    def announce(self, command_items: list[Any], event: str) -> None:
+        """Keyspace notifications for a command (fakeredis would send them all); the keys it
+        modified are modified_keys(command_items)."""
 
     def authenticate(self, *args: bytes) -> Any:
         """AUTH [user] password: fakeredis's check unless overridden."""
@@ -287,7 +293,8 @@ class AdaptedSocket(FakeSocket):
         return self.run_command(sig.name, args, from_script, lambda: run(func, sig, args, from_script))
 
     def _keyspace_notifications(self, command_items: list[Any], event: bytes) -> None:
-        self.announce([item.key for item in command_items if item.is_modified], event.decode())
+        if command_items:
+            self.announce(command_items, event.decode())
 
     def _auth(self, *args: bytes) -> Any:  # fakeredis's AUTH handler, inside MULTI/EXEC too
         return self.authenticate(*args)

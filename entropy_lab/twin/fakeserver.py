@@ -25,8 +25,10 @@ from .commands import TWIN_COMMANDS, TwinCommandsMixin
 from .config import TwinConfig
 from .cron import advance
 from .evict import OOM_MESSAGE, perform_evictions
-from .fakeredis_adapter import AdaptedConnection, AdaptedServer, AdaptedSocket, SimpleError, command_table
+from .fakeredis_adapter import (AdaptedConnection, AdaptedServer, AdaptedSocket, SimpleError, command_table,
+                                modified_keys)
 from .keyspace import Keyspace
+from .lrulfu import new_stamp
 
 FAKE_REDIS_VERSION = (7, 0)
 
@@ -187,7 +189,7 @@ class TwinServer(AdaptedServer):
                 if found and not notouch:
                     ks.touch(dbid, key, self.now)
             else:
-                ks.add(dbid, key, nbytes, exp, ks.new_stamp(self.now))
+                ks.add(dbid, key, nbytes, exp, new_stamp(self.now, cfg.lfu))
                 self.notify(dbid, key, b"new", "n")
         ks.note_peak()
 
@@ -232,13 +234,13 @@ class TwinSocket(TwinCommandsMixin, AdaptedSocket):
         server.reconcile(touched, name)
         return result
 
-    def announce(self, keys: list[bytes], event: str) -> None:
+    def announce(self, command_items: list[Any], event: str) -> None:
         """Keyspace events as notify-keyspace-events allows (fakeredis sends them always)."""
         server: TwinServer = self.twin
-        if not keys or not server.has_subscribers():
+        if not server.has_subscribers():
             return
         events = _events_of(event, self.running_args)
-        for key in keys:
+        for key in modified_keys(command_items):
             for ev, cls in events:
                 server.notify(self.db_index, key, ev, cls)
 

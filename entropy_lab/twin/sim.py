@@ -178,9 +178,9 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
                      duration=float(t[-1] - t[0]) if n else 0.0, series=out)
 
 
-def evict_to_key_count(ks: Keyspace, max_keys: int, now: float) -> bool:
-    """A key-count limit: the victims a memory limit would pick, counted in keys."""
-    keys = ks.dbs[0].pos
+def evict_to_key_count(ks: Keyspace, keys: dict, max_keys: int, now: float) -> bool:
+    """A key-count limit on `keys` (the database's positions): the victims a memory limit would
+    pick, counted in keys."""
     while len(keys) > max_keys:
         victim = select_victim(ks, now)
         if victim is None:
@@ -192,7 +192,9 @@ def evict_to_key_count(ks: Keyspace, max_keys: int, now: float) -> bool:
 def _evictor(ks: Keyspace, max_keys: int) -> Callable[[float], bool]:
     """evict(now): get under this run's limit, `max_keys` keys (or maxmemory when it is 0);
     False when nothing can be evicted (a write then gets OOM)."""
-    return partial(evict_to_key_count, ks, max_keys) if max_keys else partial(perform_evictions, ks)
+    if max_keys:
+        return partial(evict_to_key_count, ks, ks.dbs[0].pos, max_keys)
+    return partial(perform_evictions, ks)
 
 
 def _entry_sizes(value_size: int | np.ndarray, key_length: int, n_ids: int) -> Any:
@@ -218,7 +220,7 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
     db = ks.dbs[0]
     pos, stamp = db.pos, db.stamp
     find = pos.get
-    add, used, maxmemory, evict = ks.add, ks.used_memory, cfg.maxmemory, _evictor(ks, max_keys)
+    add, evict = ks.add, _evictor(ks, max_keys)
     lfu = cfg.lfu
     decay, factor, rnd = cfg.lfu_decay_time, cfg.lfu_log_factor, ks.random
     fixed = entry if isinstance(entry, int) else None
@@ -244,8 +246,7 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
                 continue
             misses += 1
             add(0, k, fixed if fixed is not None else entry[k], None, fresh)
-            if len(pos) > max_keys if max_keys else used() > maxmemory:
-                evict(now)  # an allkeys policy always finds a victim
+            evict(now)  # an allkeys policy always finds a victim
         hits += (hi - lo) - (misses - chunk_misses)
     counts[0] += hits
     counts[1] += misses
@@ -262,16 +263,17 @@ def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls
     write_list = writes[a:b].tolist() if writes is not None else None
     ttl_list = ttls[a:b].tolist() if ttls is not None else None
     times = t[a:b].tolist()
-    used, maxmemory, lfu = ks.used_memory, ks.config.maxmemory, ks.config.lfu
-    evict = _evictor(ks, max_keys)
+    lfu, evict = ks.config.lfu, _evictor(ks, max_keys)
+    used, maxmemory = ks.used_memory, ks.config.maxmemory
     grew = True  # memory only grows by adding or resizing keys: no eviction to run until it does
     ok = True
     for i, k in enumerate(key_list):
         now = times[i]
         if ks.next_cron is None or now >= ks.next_cron:
             advance(ks, now)
-        if grew and (len(pos) > max_keys if max_keys else used() > maxmemory):
-            ok = evict(now)  # evictions run before every command; if they cannot free enough, SET gets OOM
+        if grew:  # evictions run before every command; if they cannot free enough, SET gets OOM
+            over = len(pos) > max_keys if max_keys else used() > maxmemory  # a cheap test first
+            ok = evict(now) if over else True
             grew = not ok
         size = entry if isinstance(entry, int) else entry[k]
         ttl = ttl_list[i] if ttl_list is not None else 0.0
