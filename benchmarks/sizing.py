@@ -1,7 +1,9 @@
 """How close and how fast is miniature simulation? Prints three tables.
 
-    python benchmarks/sizing.py            # about 20-30 minutes on one quiet core
-    python benchmarks/sizing.py --quick    # smaller traces, a minute or two
+    python benchmarks/sizing.py            # 27 minutes at load 8-13 on 2 shared cores
+    python benchmarks/sizing.py --quick    # smaller traces, yet not much quicker: their small caches
+                                           # need rate 0.5, where post-stratified volatile-* curves
+                                           # (every request's hit recorded) cost more than full runs
 
 1. Accuracy: sampled curves against the full twin simulation, on seeded workloads (Zipf 0.8-1.2,
    scans, a shifting hot set, mixed TTLs), for every policy: mean absolute error and worst point,
