@@ -79,6 +79,7 @@ def select_victim(ks: Keyspace, now: float) -> tuple[int, Any] | None:
                 return j, source[int(ks.random() * len(source))]
         return None
     pool = ks.pool
+    scores, entries = pool.scores, pool.entries
     allkeys = cfg.allkeys
     while True:
         total = 0
@@ -89,7 +90,6 @@ def select_victim(ks: Keyspace, now: float) -> tuple[int, Any] | None:
                 total += n
         if not total:
             return None
-        scores, entries = pool.scores, pool.entries
         while entries:  # the best entry whose key still exists
             scores.pop()
             dbid, key = entries.pop()

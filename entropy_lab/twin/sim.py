@@ -220,7 +220,7 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
     db = ks.dbs[0]
     pos, stamp = db.pos, db.stamp
     find = pos.get
-    add, evict = ks.add, _evictor(ks, max_keys)
+    add = ks.add
     lfu = cfg.lfu
     decay, factor, rnd = cfg.lfu_decay_time, cfg.lfu_log_factor, ks.random
     fixed = entry if isinstance(entry, int) else None
@@ -246,7 +246,10 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
                 continue
             misses += 1
             add(0, k, fixed if fixed is not None else entry[k], None, fresh)
-            evict(now)  # an allkeys policy always finds a victim
+            if max_keys:  # direct calls, not _evictor's partial: this runs for every miss
+                evict_to_key_count(ks, pos, max_keys, now)  # (an allkeys policy always finds a victim)
+            else:
+                perform_evictions(ks, now)
         hits += (hi - lo) - (misses - chunk_misses)
     counts[0] += hits
     counts[1] += misses
