@@ -48,7 +48,7 @@ def one_room(n: int, stems: list[str], limit: float, workdir: Path) -> dict:
             runs = run_at_once([(stem, seat.url) for seat in room.seats], n, workdir, limit_s=10 * limit)
             row["cpu"] = max(row["cpu"], (redis_cpu(admin) - cpu) / n)
             row["slowest"][stem] = max(run.seconds for run in runs)
-            row["errors"] += [f"{stem}: {run.notebook.splitlines()[0][:160]}" for run in runs if run.failed]
+            row["errors"] += [run.failure for run in runs if run.failed]
             print(f"  {n} learner(s), notebook {stem}: slowest {row['slowest'][stem]:.1f} s"
                   + (" (ERROR)" if any(run.failed for run in runs) else ""), flush=True)
     finally:

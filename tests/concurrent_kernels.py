@@ -49,6 +49,14 @@ class KernelRun:
     def failed(self) -> bool:
         return self.notebook.startswith("ERROR")
 
+    @property
+    def failure(self) -> str:
+        """One line for a failed run: the failing cell's first line and the error's last line."""
+        lines = [line.strip() for line in self.notebook.splitlines() if line.strip()]
+        rule = "------------------"  # nbclient frames the failing cell's source with these
+        cell = lines[lines.index(rule) + 1] if rule in lines[:-1] else ""
+        return f"{self.stem}: {cell[:60]} -> {lines[-1][:100]}" if cell else f"{self.stem}: {lines[0][:160]}"
+
 
 def run_kernel(stem: str, url: str, workdir: Path, cell_timeout_s: int, limit_s: float) -> KernelRun:
     """Run All of notebook `stem` as the learner of `url`, kernel start and stop included. The
