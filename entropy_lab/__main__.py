@@ -12,6 +12,8 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    # Each command imports only its own module: `doctor` must answer fast even where a heavy or
+    # broken dependency of another command would fail at import.
     if command == "doctor":
         from .doctor import run
         return run()

@@ -36,7 +36,7 @@ from .traces import LoadedTrace
 from .twin import simulate
 from .twin.sim import DEFAULT_RATE
 from .twin.config import POLICIES, parse_memory
-from .twin.memory import CLIENT_BYTES, STARTUP_BYTES
+from .twin.memory import CLIENT_BYTES, STARTUP_BYTES, key_entry_bytes, raw_string_bytes
 from .workloads import Trace
 
 MIN_SCALED_KEYS = 50  # below this many keys a miniature cache is too coarse: the result says so
@@ -197,7 +197,6 @@ class SizingReport:
 def auto_rate(trace: Trace, sizes: Sequence, value_size=100) -> float:
     """A rate whose smallest miniature cache holds about AUTO_MINIATURE_KEYS keys (smaller caches
     are coarse, and a sample of few keys leans on whichever hot keys it happened to catch)."""
-    from .twin.memory import key_entry_bytes, raw_string_bytes
     mean_value = float(np.mean(value_size)) if np.ndim(value_size) else float(value_size)
     entry = key_entry_bytes(10, raw_string_bytes(int(mean_value)))
     smallest = min(n if kind == "keys" else max(1, (n - STARTUP_BYTES - CLIENT_BYTES) // entry)
@@ -393,7 +392,7 @@ def size_curves(trace: Trace | LoadedTrace, sizes: Sequence, policies: Sequence[
 
 def plot(report: SizingReport, target_hit_ratio: float | None = None, title: str = "Hit ratio by cache size"):
     """The curves with their error bands, labelled as a model; returns the figure."""
-    from . import plots
+    from . import plots  # matplotlib loads only when a figure is drawn: `size --plot ''` needs none
     fig, ax = plots.new_figure(title, "cache size", "hit ratio")
     for policy, curve in report.curves.items():
         x = np.arange(len(curve.sizes))
