@@ -7,6 +7,7 @@ import redis
 import entropy_lab as lab
 from entropy_lab import backends, clock
 from entropy_lab.errors import LabError
+from entropy_lab.twin import TwinServer, fake_client
 
 
 def test_default_backend_is_fake_and_isolated(fake_mode):
@@ -307,3 +308,9 @@ def test_the_fake_path_needs_no_thread_process_or_socket(fake_mode, no_threads_p
     assert cluster.add_master(probe_keys=["k"]).slots_moved > 0
     cluster.stop()
     lab.close(r)
+
+
+def test_a_twin_client_the_lab_did_not_make_keeps_its_own_clock():
+    own = clock.VirtualClock()
+    client = fake_client(TwinServer(clock=own))
+    assert backends.clock_of(client) is own

@@ -13,6 +13,7 @@ import redis
 
 from .. import clock as lab_clock
 from ..clock import Clock
+from ..twin import server_of
 
 
 class Backend:
@@ -75,10 +76,14 @@ def backend_of(client: redis.Redis) -> str:
 
 
 def clock_of(client: redis.Redis) -> Clock:
-    """The clock `client`'s server keeps: virtual for the embedded fake, the wall clock otherwise."""
+    """The clock `client`'s server keeps: a twin's own clock, the lab's virtual clock for another
+    fakeredis client, the wall clock for a real server."""
     backend = owner_of(client)
     if backend is not None:
         return backend.clock
+    twin = server_of(client)
+    if twin is not None:
+        return twin.clock
     return lab_clock.virtual() if isinstance(client, fakeredis.FakeRedis) else lab_clock.RealClock()
 
 

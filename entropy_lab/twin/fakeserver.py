@@ -257,5 +257,11 @@ def fake_client(server: TwinServer, **kwargs: Any) -> redis.Redis:
     )
 
 
-__all__ = ["TwinServer", "TwinSocket", "TwinConnection", "fake_client", "FAKE_REDIS_VERSION", "TWIN_COMMANDS",
+def server_of(client: redis.Redis) -> TwinServer | None:
+    """The twin `client` talks to (None for any other client): its clock is the one that counts."""
+    server = client.connection_pool.connection_kwargs.get("server")
+    return server if isinstance(server, TwinServer) else None
+
+
+__all__ = ["TwinServer", "TwinSocket", "TwinConnection", "fake_client", "server_of", "FAKE_REDIS_VERSION", "TWIN_COMMANDS",
            "READONLY", "DENYOOM", "NOTIFY_CLASS", "perform_evictions"]
