@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import numbers
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from .. import workloads
+from ..arguments import is_number
 from ..errors import LabError
 from ..twin import simulate
 from .inputs import check_count, check_number
@@ -75,7 +75,7 @@ def lesson_run(workload: str, policy: str, max_keys: int, samples: int = 5, rate
     Results are remembered, so the figures, the explorer and the checks share them.
     """
     check_policy(policy)
-    if isinstance(max_keys, numbers.Real) and not isinstance(max_keys, bool) and max_keys < 1:
+    if is_number(max_keys) and max_keys < 1:
         raise LabError(f"A cache holds at least 1 key, not {max_keys}.")
     max_keys = check_count("max_keys", max_keys, 1)
     samples = check_count("samples", samples, 1, 64)
@@ -87,7 +87,7 @@ def lesson_curves(workload: str, sizes: Sequence[int], policies: Iterable[str] =
                   samples: int = 5) -> dict[str, list[float]]:
     """Hit ratio at each cache size (keys) for each policy on a lesson trace."""
     policies = [check_policy(p) for p in ([policies] if isinstance(policies, str) else policies)]
-    sizes = [check_count("a cache size", size, 1) for size in sizes]
+    sizes = [check_count("A cache size", size, 1) for size in sizes]
     return {policy: [lesson_run(workload, policy, size, samples).hit_ratio for size in sizes]
             for policy in policies}
 

@@ -21,7 +21,7 @@ def lfu_counter_growth(client: redis.Redis, log_factors: Iterable[int] = (0, 1, 
     Runs on a lab-owned server under allkeys-lfu (OBJECT FREQ needs an LFU policy).
     """
     log_factors = [check_count("lfu-log-factor", f) for f in log_factors]
-    checkpoints = [check_count("a checkpoint", c) for c in checkpoints]
+    checkpoints = [check_count("A checkpoint", c) for c in checkpoints]
     if checkpoints != sorted(checkpoints):
         raise LabError(f"checkpoints must be in increasing order (numbers of GETs so far), not {checkpoints}.")
     out: dict[int, list[int]] = {}
@@ -45,7 +45,7 @@ def lfu_model_curve(hits: Sequence[int], log_factor: int = 10, seed: int = 0) ->
     drawing those waits gives the same distribution as calling the twin's `lfu_log_incr` once
     per access, for a million accesses in microseconds.
     """
-    hits = [check_count("a number of hits", h) for h in hits]
+    hits = [check_count("A number of hits", h) for h in hits]
     log_factor = check_count("log_factor", log_factor)
     rng = np.random.default_rng(seed)
     values = np.arange(lrulfu.LFU_INIT_VAL, 255)
@@ -59,7 +59,7 @@ def lfu_model_decay(counter: int, idle_minutes: Sequence[float], decay_time: int
     counter = check_count("counter", counter, 0, 255)
     decay_time = check_count("decay_time", decay_time)
     out = []
-    for minutes in [check_number("idle minutes", m) for m in idle_minutes]:
+    for minutes in [check_number("Idle minutes", m) for m in idle_minutes]:
         stamp = (0 << 8) | counter
         out.append(lrulfu.lfu_decr_and_return(stamp, int(minutes), decay_time))
     return out
@@ -72,7 +72,7 @@ def lfu_decay(client: redis.Redis, hits: int = 1000, idle_minutes: Sequence[floa
     Against a real server this would take real minutes: run it in `twin_sandbox()`.
     """
     hits = check_count("hits", hits)
-    idle_minutes = [check_number("idle minutes", m) for m in idle_minutes]
+    idle_minutes = [check_number("Idle minutes", m) for m in idle_minutes]
     if idle_minutes != sorted(idle_minutes):
         raise LabError(f"idle_minutes must be in increasing order, not {list(idle_minutes)}.")
     configure(client, maxmemory_policy="allkeys-lfu", lfu_log_factor=check_count("log_factor", log_factor),

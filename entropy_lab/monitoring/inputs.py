@@ -5,19 +5,13 @@ snapshot) says which argument is wrong and what to pass instead, never a deep tr
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import redis
 
+from ..arguments import is_number, number
 from ..errors import LabError
-
-
-def is_number(value: Any) -> bool:
-    """True for ints and floats (numpy's included), False for bools and anything else."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def need_client(client: Any, what: str) -> None:
@@ -26,21 +20,16 @@ def need_client(client: Any, what: str) -> None:
 
 
 def need_whole(value: Any, name: str, least: int = 1, none_ok: bool = False) -> None:
-    if none_ok and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise LabError(f"{name} must be a whole number of at least {least}, not {value!r}.")
+    """A LabError unless `value` is a whole number of at least `least` (or None, when `none_ok`)."""
+    if not (none_ok and value is None):
+        number(name, value, low=least, whole=True)
 
 
 def need_number(value: Any, name: str, least: float | None = None, positive: bool = False,
                 none_ok: bool = False) -> None:
-    if none_ok and value is None:
-        return
-    bad = (not is_number(value) or math.isnan(value) or (positive and value <= 0)
-           or (least is not None and value < least))
-    if bad:
-        limit = " above 0" if positive else (f" of at least {least:g}" if least is not None else "")
-        raise LabError(f"{name} must be a number{limit}, not {value!r}.")
+    """A LabError unless `value` is a finite number (above 0 when `positive`), or None when `none_ok`."""
+    if not (none_ok and value is None):
+        number(name, value, low=least, above=0 if positive else None)
 
 
 def need_snapshot(snap: Any, fields: Iterable[str], role: str = "snapshot") -> None:

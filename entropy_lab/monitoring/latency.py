@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..arguments import is_number
 from ..errors import LabError
-from .inputs import is_number, need_number
+from .inputs import need_number
 
 # Calibrated on redis-server 7.0.15 over loopback with redis-py on a busy 2-core machine:
 # a small GET/SET about 0.1-0.5 ms round trip, a 2 MB GET about 50 ms, KEYS over 20k keys 1.5-7 ms.

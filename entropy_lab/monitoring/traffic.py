@@ -12,11 +12,12 @@ import numpy as np
 import redis
 
 from .. import clock as lab_clock
+from ..arguments import is_number
 from ..backends import backend_of
 from ..errors import LabError
 from ..namespaces import Namespace, namespace
 from ..workloads import zipf_ranks
-from .inputs import is_number, need_number, need_whole
+from .inputs import need_number, need_whole
 from .latency import LatencyLog, modelled_latency_ms
 
 

@@ -1,10 +1,10 @@
-"""Argument checks shared by the lesson-01 helpers: a nonsense value gets one sentence that says what to pass."""
+"""Argument checks of the lesson-01 helpers: `arguments`' checks raising TTLInputError, so a nonsense
+value gets one sentence that says what to pass."""
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
+from ..arguments import is_number, number
 from ..errors import LabError
 
 
@@ -15,22 +15,18 @@ class TTLInputError(LabError, ValueError):
     """
 
 
-def positive(name: str, value: Any, what: str = "seconds") -> float:
-    """`value` itself, or TTLInputError unless it is a finite number above zero."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise TTLInputError(f"{name} must be a positive number of {what}, not {value!r}.")
-    return value
+def positive(name: str, value: Any, unit: str = "seconds") -> float:
+    """`value` itself, or TTLInputError unless it is a finite number above zero (of `unit`)."""
+    return number(name, value, above=0, unit=unit, error=TTLInputError)
 
 
 def count(name: str, value: Any) -> int:
-    """`value` itself, or TTLInputError unless it is a whole number of at least 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise TTLInputError(f"{name} must be a whole number of at least 1, not {value!r}.")
-    return value
+    """`value` as an int, or TTLInputError unless it is a whole number of at least 1."""
+    return number(name, value, low=1, whole=True, error=TTLInputError)
 
 
 def returned_ttl(ttl: Any) -> float:
     """A TTL a learner's function returned, or TTLInputError naming the function as the culprit."""
-    if isinstance(ttl, bool) or not isinstance(ttl, numbers.Real) or not math.isfinite(ttl) or ttl <= 0:
+    if not (is_number(ttl) and ttl > 0):
         raise TTLInputError(f"a TTL function must return a positive number of seconds, not {ttl!r}.")
     return ttl

@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from ..arguments import is_number
 from ..namespaces import Namespace
 from ..truth import SourceOfTruth
 from ..workloads import zipf_picker
@@ -31,7 +32,7 @@ LANDS, READ, RETRY = 0, 1, 2  # a recomputation lands; a reader's first try; a l
 def jittered_ttl(base: float, rng: random.Random, spread: float = 0.2) -> float:
     """`base` seconds, stretched or shrunk at random by up to `spread` (0.2 = plus or minus 20%)."""
     base = positive("base", base)
-    if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not 0 <= spread < 1:
+    if not (is_number(spread) and 0 <= spread < 1):
         raise TTLInputError(f"spread must be a fraction from 0 up to (not including) 1, e.g. 0.2, not {spread!r}.")
     return base * rng.uniform(1 - spread, 1 + spread)
 
@@ -154,7 +155,7 @@ def _check_stampede(workload: StampedeWorkload, batch: float, lock: bool, lock_r
     if lock:
         positive("lock_retry", lock_retry)
     if xfetch_beta is not None:
-        positive("xfetch_beta", xfetch_beta, "(beta > 0)")
+        positive("xfetch_beta", xfetch_beta, unit="")
     if workload.seconds * workload.read_rate > MAX_READS:
         raise TTLInputError("that workload would replay over 2 million reads: use fewer seconds or a lower read_rate.")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from ..arguments import is_number
 from ..namespaces import Namespace
 from ..truth import SourceOfTruth
 from ..workloads import Request, zipf_picker
@@ -49,7 +50,7 @@ def _check_catalogue(n_keys: int, seconds: float, read_rate: float, change_every
     positive("seconds", seconds)
     positive("read_rate", read_rate, "reads per second")
     positive("change_every", change_every)
-    if isinstance(skew, bool) or not isinstance(skew, (int, float)) or not math.isfinite(skew) or skew < 0:
+    if not (is_number(skew) and skew >= 0):
         raise TTLInputError(f"skew must be a number of 0 or more (0: every item equally popular), not {skew!r}.")
     if seconds * read_rate > MAX_REQUESTS or n_keys * seconds / change_every > MAX_REQUESTS:
         raise TTLInputError("that stream would hold over 5 million requests: use fewer seconds, a lower read_rate "
