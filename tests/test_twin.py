@@ -399,3 +399,37 @@ def test_collection_encodings_and_sizes_match_redis_7(r):
     for key, (encoding, usage) in expected.items():
         assert r.object("encoding", key) == encoding, key
         assert abs(r.memory_usage(key) - usage) <= 0.1 * usage, key  # exact for listpack/intset/quicklist
+
+
+def past_deadline_effects(r) -> list:
+    """What EXPIRE-family commands with a deadline not in the future do (expire.c checkAlreadyExpired)."""
+    r.config_set("notify-keyspace-events", "KEA")
+    sub = r.pubsub()
+    sub.psubscribe("__keyevent@0__:*")
+    sub.get_message(timeout=1)
+    seen = []
+    for command, arg in (("expire", 0), ("pexpire", 0), ("expire", -5), ("expireat", 1), ("pexpireat", 1000)):
+        r.set("k", "v")
+        seen.append((command, getattr(r, command)("k", arg), r.exists("k"), r.ttl("k")))
+    r.set("j", "v")
+    r.expire("j", 100)
+    events = [m for m in (sub.get_message(timeout=0.2) for _ in range(20)) if m]
+    seen.append([(m["channel"].split(b":")[-1] if isinstance(m["channel"], bytes) else m["channel"].split(":")[-1])
+                 for m in events])
+    seen.append(r.info("stats")["expired_keys"])
+    sub.close()
+    return [s if not isinstance(s, list) else [e.decode() if isinstance(e, bytes) else e for e in s] for s in seen]
+
+
+PAST_DEADLINE_EFFECTS = [("expire", True, 0, -2), ("pexpire", True, 0, -2), ("expire", True, 0, -2),
+                         ("expireat", True, 0, -2), ("pexpireat", True, 0, -2),
+                         ["set", "del"] * 5 + ["set", "expire"], 0]
+
+
+def test_a_deadline_already_past_deletes_the_key_as_a_del(r):
+    assert past_deadline_effects(r) == PAST_DEADLINE_EFFECTS
+
+
+@pytest.mark.redis_server
+def test_past_deadlines_do_what_a_real_redis_does(fresh_redis_server):
+    assert past_deadline_effects(fresh_redis_server.client()) == PAST_DEADLINE_EFFECTS

@@ -14,6 +14,7 @@ These internals move between fakeredis releases, so the supported range is check
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import importlib
 import sys
@@ -69,8 +70,9 @@ class CommandInfo(NamedTuple):
     categories: tuple[str, ...]
 
 
+@functools.cache
 def command_table() -> dict[str, CommandInfo]:
-    """{"get": CommandInfo(...), "config get": ...} for every command fakeredis knows."""
+    """{"get": CommandInfo(...), "config get": ...} for every command fakeredis knows (read once)."""
     out = {}
     for name, row in get_all_commands_info().items():
         out[name.decode()] = CommandInfo(

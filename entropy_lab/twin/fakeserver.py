@@ -139,6 +139,11 @@ class TwinServer(AdaptedServer):
         self.forget(dbid, key)
         self.notify(dbid, key, event.encode(), "x" if event == "expired" else "e")
 
+    def already_expired(self, dbid: int, key: bytes) -> bool:
+        """Whether `key` holds a deadline that is not in the future (EXPIRE k 0, EXPIREAT in the past)."""
+        item = self.stored(dbid, key)
+        return item is not None and item.expireat is not None and item.expireat <= self.now
+
     def notify(self, dbid: int, key: bytes, event: bytes, cls: str) -> None:
         """Keyspace/keyevent messages for one event, if notify-keyspace-events asks for `cls`."""
         flags = self.ks.config.notify
@@ -194,6 +199,10 @@ class TwinServer(AdaptedServer):
         ks.note_peak()
 
 
+# A deadline not in the future deletes the key at once, answered 1 and announced as `del` (expire.c).
+EXPIRE_COMMANDS = frozenset({"expire", "pexpire", "expireat", "pexpireat"})
+
+
 class TwinSocket(TwinCommandsMixin, AdaptedSocket):
     """A fakeredis connection whose commands run through the twin's model."""
 
@@ -231,6 +240,8 @@ class TwinSocket(TwinCommandsMixin, AdaptedSocket):
             server.touched = saved
             self.running_args = saved_args
         server.ks.stats.total_commands_processed += 1
+        if name in EXPIRE_COMMANDS and result == 1 and server.already_expired(self.db_index, args[0]):
+            server.forget(self.db_index, args[0])  # expire.c checkAlreadyExpired: a DEL, not an expiry
         server.reconcile(touched, name)
         return result
 
@@ -241,6 +252,9 @@ class TwinSocket(TwinCommandsMixin, AdaptedSocket):
             return
         events = _events_of(event, self.running_args)
         for key in modified_keys(command_items):
+            if event in EXPIRE_COMMANDS and server.already_expired(self.db_index, key):
+                server.notify(self.db_index, key, b"del", "g")
+                continue
             for ev, cls in events:
                 server.notify(self.db_index, key, ev, cls)
 
