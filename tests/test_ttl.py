@@ -86,11 +86,42 @@ def test_expiry_semantics_match_a_real_redis(redis_url):
     real = redis.Redis.from_url(redis_url, decode_responses=True)
     fake_client_, ns = fake()
     key = "entropy-lab:t01:sem"
-    real.delete(key)
+    real.delete(key, f"{key}:n")
     try:
         assert ttl.run_commands(real, key, commands).rows == ttl.run_commands(fake_client_, key, commands).rows
     finally:
-        real.delete(key, "n")
+        real.delete(key, f"{key}:n")
+
+
+OTHER_KEYS = ["SET k v EX 100", "SET k v2 GET", "MSET k y j 2", "RENAME k k2", "TTL k2", "EXISTS k k2 j",
+              "MGET k2 j", "GETSET k2 z", "DEL j"]
+
+
+def other_keys_stay_in_the_namespace(client, key):
+    client.delete(key, f"{key}:k2", f"{key}:j")
+    before = set(client.keys("*"))
+    rows = ttl.run_commands(client, key, OTHER_KEYS).rows
+    written = set(client.keys("*")) - before
+    client.delete(key, f"{key}:k2", f"{key}:j")
+    return [r[1] for r in rows], written
+
+
+def test_every_key_a_command_names_stays_under_the_lessons_key():
+    client, ns = fake()
+    replies, written = other_keys_stay_in_the_namespace(client, ns.key("k"))
+    assert written == {ns.key("k") + ":k2"}, "RENAME k k2 must not write outside the namespace"
+    assert replies[1] == '"v"' and replies[2] == "OK", "Redis's own replies, as redis-cli shows them"
+    assert replies[5] == "(integer) 2" and replies[6] == '1) "y" 2) "2"'
+    with pytest.raises(lab.LabError, match="fixed places"):
+        ttl.run_commands(client, ns.key("k"), ["EVAL 'return 1' 1 k"])
+
+
+@pytest.mark.redis_server
+def test_other_keys_and_replies_match_a_real_redis(redis_url):
+    real = redis.Redis.from_url(redis_url, decode_responses=True)
+    fake_client_, ns = fake()
+    key = "entropy-lab:t01:other"
+    assert other_keys_stay_in_the_namespace(real, key) == other_keys_stay_in_the_namespace(fake_client_, key)
 
 
 # ---- lazy and active expiry --------------------------------------------------------------------
