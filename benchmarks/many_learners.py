@@ -49,8 +49,10 @@ def one_room(n: int, stems: list[str], limit: float, workdir: Path) -> dict:
             row["cpu"] = max(row["cpu"], (redis_cpu(admin) - cpu) / n)
             row["slowest"][stem] = max(run.seconds for run in runs)
             row["errors"] += [run.failure for run in runs if run.failed]
-            print(f"  {n} learner(s), notebook {stem}: slowest {row['slowest'][stem]:.1f} s"
-                  + (" (ERROR)" if any(run.failed for run in runs) else ""), flush=True)
+            print(f"  {n} learner(s), notebook {stem}: slowest {row['slowest'][stem]:.1f} s", flush=True)
+            for run in runs:
+                if run.failed:
+                    print(f"    ERROR {run.failure}", flush=True)
     finally:
         room.stop()
     row["ok"] = not row["errors"] and max(row["slowest"].values()) < limit

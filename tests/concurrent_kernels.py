@@ -32,7 +32,9 @@ try:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     text = nbformat.writes(nb)
 except Exception as exc:
-    text = "ERROR: " + type(exc).__name__ + ": " + re.sub(r"\x1b\[[0-9;]*m", "", str(exc))[-2000:]  # no colours
+    why = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # no colours
+    why = why if len(why) < 3000 else why[:800] + "\n[...]\n" + why[-2000:]  # the failing cell, the error
+    text = "ERROR: " + type(exc).__name__ + ": " + why
 open(out, "w").write(text)
 """
 STAGGER_S = 1.0
