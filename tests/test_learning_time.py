@@ -33,7 +33,7 @@ def test_output_states_the_rates_and_a_row_per_notebook():
         assert rate in first
     for stem, e in ESTIMATES.items():
         row = next(line for line in out.splitlines() if line.startswith(f"| {stem} "))
-        assert row.rstrip(" |").endswith(f"{e.core_minutes} | {e.full_minutes}")
+        assert row.rstrip(" |").endswith(f"{e.core_minutes} | {e.full_minutes} | {e.extension_words:,}")
     for rate in ("150 words a minute", "1 minute per code cell", "10 minutes per ⭐"):
         assert rate in lt.__doc__
 
@@ -69,11 +69,20 @@ answer = 42
 y = 2
 
 # %% [markdown]
+# ## Going further (if you finish early)
+#
+# 1. **Try** more things here
+
+# %%
+z = 3
+
+# %% [markdown]
 # ## Summary
 ''')
     monkeypatch.setattr(lt, "quiz_words", lambda nb: 0)
     e = lt.estimate(src)
-    assert e.core.code_cells == 1 and e.deep.code_cells == 1
+    assert e.core.code_cells == 1 and e.deep.code_cells == 1, "the going-further cell counts nowhere"
+    assert e.extension_words == len("Going further (if you finish early)".split()) + 5 + 2  # + "z", "3"
     assert e.core.stars == 2 and e.core.exercises == [2]
     # "Demo" + ten words + "link" + "Exercise: something" (emoji alone are no words) + "Summary"
     assert e.core.words == 1 + 11 + 2 + 1
