@@ -5,10 +5,10 @@ by its configuration and a learner changes one knob with `dataclasses.replace`.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..arguments import is_number
 from ..errors import LabError
 
 MB = 1024 * 1024
@@ -66,17 +66,13 @@ def validate(config: Any) -> BudgetConfig:
     return config
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_times(config: BudgetConfig) -> None:
     """The TTL knobs: seconds, where None (never expires) and 0 (no local cache) mean something."""
-    if config.ttl is not None and not (_is_number(config.ttl) and config.ttl > 0):
+    if config.ttl is not None and not (is_number(config.ttl) and config.ttl > 0):
         raise LabError(f"ttl={config.ttl!r}: use a number of seconds above 0, or None for no TTL.")
-    if not (_is_number(config.jitter) and 0 <= config.jitter < 1):
+    if not (is_number(config.jitter) and 0 <= config.jitter < 1):
         raise LabError(f"jitter={config.jitter!r}: use a fraction from 0 up to (not including) 1, e.g. 0.1 for ±10%.")
-    if config.l1_ttl is not None and not (_is_number(config.l1_ttl) and config.l1_ttl >= 0):
+    if config.l1_ttl is not None and not (is_number(config.l1_ttl) and config.l1_ttl >= 0):
         raise LabError(f"l1_ttl={config.l1_ttl!r}: use seconds (0 turns the local cache off) or None.")
 
 
@@ -94,7 +90,7 @@ def _check_memory(config: BudgetConfig) -> None:
     """Shards and their size: each shard must hold more than an empty Redis already uses."""
     if not (isinstance(config.shards, int) and not isinstance(config.shards, bool) and 1 <= config.shards <= 16):
         raise LabError(f"shards={config.shards!r}: use a whole number from 1 to 16.")
-    if not _is_number(config.maxmemory_mb):
+    if not is_number(config.maxmemory_mb):
         raise LabError(f"maxmemory_mb={config.maxmemory_mb!r}: use a number of megabytes per shard, e.g. 2.")
     if config.maxmemory_mb * MB <= BASELINE_BYTES:
         raise LabError(f"maxmemory_mb={config.maxmemory_mb!r}: an empty Redis already uses about "
