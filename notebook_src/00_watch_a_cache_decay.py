@@ -316,6 +316,27 @@ from entropy_lab import quiz
 quiz.show("00")
 
 # %% [markdown]
+# ## Going further (if you finish early)
+#
+# Nothing below is needed for the next notebook, and nothing checks it: compare what you find with
+# a neighbour, or bring it to the discussion.
+#
+# 1. **Change the write rate.** Build the stream again with `write_share=0.02`, then `0.3`, and rerun
+#    the decay cells. Before you run: will the last window's stale-read fraction grow in proportion to
+#    the write share? After: why not? (Think about what happens to a copy that is already stale when
+#    its item is written again.)
+# 2. **Change the skew.** `request_stream(..., skew=0.5)` spreads reads more evenly (the hottest item
+#    still gets several times the average); `skew=1.5` puts most of them on a few items. Which goes
+#    stale in fewer seconds, as a share of reads: the skewed workload or the flatter one? Which items
+#    carry the stale reads in each?
+# 3. **Reads or bytes?** The stale share of reads and the stale share of cached bytes told different
+#    stories above. Find a skew (try 0.5 and 2.0) where they differ most, and explain why. Hint: a
+#    read counts where traffic goes, a byte counts every cached item, and `value_size` gives each
+#    item a size from a hash of its name, unrelated to how popular it is.
+# 4. **On a real server.** If you have a Redis you own, set `ENTROPY_LAB_REDIS_URL` (see the README),
+#    restart the kernel and run the notebook again. Which numbers change, and which cannot?
+
+# %% [markdown]
 # ## Summary
 #
 # | Symptom | Defence | Knob | Cost |

@@ -713,6 +713,25 @@ from entropy_lab import quiz
 quiz.show("01")
 
 # %% [markdown]
+# ## Going further (if you finish early)
+#
+# Nothing below is needed for the next notebook, and nothing checks it.
+#
+# 1. **Faster or slower changes.** Build the catalogue with `change_every=500` and then `2000`
+#    (`ttl.catalogue_stream`), run `ttl.ttl_sweep` on the same TTL grid and print
+#    `ttl.feasible_ttls(...)`. Predict first: when the data changes twice as often, does the band of
+#    good TTLs move, shrink, or vanish?
+# 2. **How much jitter is enough?** `ttl.run_stampede(r, ns, workload, name=..., ttl_fn=...)` takes any
+#    function of `(base, rng)`. Try `lambda base, rng: ttl.jittered_ttl(base, rng, spread=0.05)` and
+#    `spread=0.5`, and draw them with `ttl.plot_stampede`. What spread flattens the peak, and what does
+#    a wide spread cost the keys that now expire early?
+# 3. **Tune XFetch.** Rerun the XFetch stampede with `xfetch_beta=0.5`, `2` and `4`. Count the early
+#    source reads against the peak: where does early recomputation start to cost more than it saves?
+# 4. **A TTL that quietly disappears.** With `ttl.run_commands`, find three more commands that leave a
+#    key with no TTL (`TTL` returns -1) and two that keep it. The Redis docs for `SET`, `GETSET`,
+#    `RENAME` and `PERSIST` are a good start.
+
+# %% [markdown]
 # ## Summary
 #
 # | Symptom | Defence | Knob | Cost |

@@ -951,6 +951,24 @@ from entropy_lab import quiz
 quiz.show("02")
 
 # %% [markdown]
+# ## Going further (if you finish early)
+#
+# Nothing below is needed for the next notebook, and nothing checks it.
+#
+# 1. **A longer outage.** Change the scenario to `inv.Scenario(services=2, outage=(6.0, 18.0), ...)`
+#    and rerun `inv.compare_strategies`. Which strategy's stale reads grow with the outage, and which
+#    stay flat? What does the TTL backstop cap?
+# 2. **A slower network.** Set `delivery_delay=0.5` (ten times today's). Which defence helps with the
+#    reads that happen before the message arrives? Is there any?
+# 3. **More instances.** `services=5`: count the messages and round trips per write in the
+#    strategies table. Which cost grows with the number of instances?
+# 4. **How long should a tombstone live?** Here tombstones carry no TTL: one stays until a reader
+#    fills the new version over it, so an item that is written and never read again leaves a small
+#    key behind for good. Give them a TTL in your head: what is the shortest one that still refuses
+#    every late fill, in terms of the scenario's `fill_delay`? What does a reader see if a tombstone
+#    expires before the late fill arrives?
+
+# %% [markdown]
 # ## Summary
 #
 # | Symptom | Defence | Knob | Cost |

@@ -763,6 +763,28 @@ from entropy_lab import quiz
 quiz.show("03")
 
 # %% [markdown]
+# ## Going further (if you finish early)
+#
+# Nothing below is needed for the next notebook, and nothing checks it.
+#
+# 1. **Samples on the news trace.** Draw `ev.lesson_curves(ev.CHOICE_WORKLOAD, SIZES, samples=...)`
+#    (the trace of the first exercise) with `samples=1`, `3` and `10`. Where does more sampling stop
+#    paying?
+# 2. **Values that are not 1 KB.** On a sandbox (`with ev.twin_sandbox() as s:`), measure what each
+#    key really costs with `ev.bytes_per_key(s, 1000, value_size)` (it writes the keys itself) for
+#    `value_size=10`, `100`, `1000` and `10_000`. Where does the per-key overhead dominate? Why do
+#    1,000-byte and 1,024-byte values differ by more than 24 bytes?
+# 3. **LFU's memory.** With `ev.lfu_decay(s, hits=100_000, idle_minutes=..., decay_time=...)`, follow
+#    a key read 100,000 times as it sits idle, with `decay_time=1` (try
+#    `idle_minutes=range(0, 181, 15)`) and then `decay_time=10` (`range(0, 1441, 120)`). Compare it
+#    with a key read 100 times a minute ago (`hits=100, idle_minutes=(1,)`). How long does the old
+#    favourite stay above it? Which setting would follow the news trace's shifting popularity
+#    better?
+# 4. **Choose for a cache you know.** Pick one (sessions, product pages, an API's responses). Do all
+#    its keys have a TTL? Does popularity shift? Are there scans? Choose a policy and a
+#    `maxmemory-samples` from this notebook's measurements, and defend the choice to a neighbour.
+
+# %% [markdown]
 # ## Summary
 #
 # | Symptom | Defence | Knob | Cost |

@@ -405,7 +405,7 @@ else:
           "a busy machine blurs timings, so run the cell again.")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
-assert speed["rendezvous"] * 5 < slowest_other
+assert speed["rendezvous"] * 2 < slowest_other  # wall-clock timings: a loaded machine blurs the usual 5x and more
 
 # %% [markdown]
 # ## Redis Cluster, for real
@@ -698,6 +698,23 @@ cluster.running
 # %%
 from entropy_lab import quiz
 quiz.show("04")
+
+# %% [markdown]
+# ## Going further (if you finish early)
+#
+# Nothing below is needed for the next notebook, and nothing checks it.
+#
+# 1. **Which node leaves?** Repeat the "B leaves" cell, removing the last node instead
+#    (`with_node_removed("D")`). Which scheme's cost depends on which node leaves, and why? Then build
+#    a `SlotMap.create` with one node fewer and compare its `moved_fraction` with
+#    `with_node_removed`: why is rebuilding the map not the same as removing a node?
+# 2. **A bigger machine.** A node with twice the memory should get twice the keys. List it twice on
+#    a ring under two names (say `"node-a"` and `"node-a-2"`) and add the two loads from
+#    `sharding.load`. Does its share double? What happens to its keys when it leaves?
+# 3. **How many virtual nodes for 50 nodes?** Repeat the search for the smallest `k` with
+#    `sharding.ring_busiest(50, k) <= 1.15`. Does the answer grow with the number of nodes?
+# 4. **A hot tag.** In the hash-tag cell, give one tenant half of all keys. What does the busiest
+#    master carry now, and how would you split that tenant?
 
 # %% [markdown]
 # ## Summary

@@ -169,7 +169,9 @@ interval = mon.interval_hit_ratio(before, after)
 print(f"since start: {since_start:.1%}   this interval: {interval:.1%}")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
-assert interval < 0.3 < since_start
+# INFO counts the whole server: on a room's shared Redis other learners' reads land in the interval too.
+reads = lambda snap: snap["keyspace_hits"] + snap["keyspace_misses"]
+assert reads(after) - reads(before) != 120 or interval < 0.3 < since_start
 
 # %% [markdown]
 # The interval saw one read in six hit. The since-start ratio still says the cache is fine,
@@ -376,7 +378,7 @@ gap = abs(np.nanmean(runs["creep"].column("hit_ratio")) - np.nanmean(runs["healt
 print(f"mean hit ratio: creep and healthy differ by {gap:.3f}")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
-assert grew > 0.3 and gap < 0.05
+assert grew > 0.3 and gap < (0.05 if FAKE else 0.1)  # live: expiry and sampling follow a loaded wall clock
 
 # %% [markdown]
 # ### 2. An eviction storm: the working set outgrows memory
@@ -610,7 +612,8 @@ quiet = mon.fired(RULES, runs["healthy"])
 assert (quiet == set()) if FAKE else (quiet <= {"p99 spike"})
 assert mon.fired(RULES, runs["creep"]) <= (set() if FAKE else {"p99 spike"})  # real latency is noisy
 assert {"evicting"} <= mon.fired(RULES, runs["storm"]) and "expiry burst" in mon.fired(RULES, runs["stampede"])
-assert "hit ratio low" in mon.fired(RULES, runs["shift"]) and "p99 spike" in mon.fired(RULES, runs["latency"])
+assert "hit ratio low" in mon.fired(RULES, runs["shift"])
+assert "p99 spike" in mon.fired(RULES, runs["latency"]) or not FAKE  # live p99 depends on the machine's load
 
 # %% [markdown]
 # The dashboard can shade when a rule fired. Here is the storm with its firings:
@@ -759,13 +762,19 @@ quiz.show("05")
 #
 # Nothing below is needed for the next notebook, and nothing checks it.
 #
-# 1. **Tighter windows.** Shorten the `window` and `for_` of the creep rule you wrote. At what
-#    setting does it start to fire on the healthy run's warm-up? Write the rule you would page on.
-# 2. **A rule for the stampede.** Write one rule (a `mon.Threshold`, `mon.RateOfChange` or
-#    `mon.Spike`) that fires on the expiry storm and stays quiet on the other runs. Check it with
-#    `mon.alert_matrix`.
-# 3. **A bigger sample.** Run `mon.sample_keyspace` with a larger and a smaller sample. How many keys
-#    do you need before the share of keys with no TTL stops moving from run to run?
+# 1. **Tighter windows.** Shorten the `window` and `for_` of the creep rule you wrote, one step at a
+#    time. At what setting does it first fire on the healthy run's warm-up? Does shortening always
+#    make it noisier? Write the rule you would page on.
+# 2. **A relative rule for the stampede.** The `expiry burst` rule above uses a fixed number of
+#    expirations per second, which fits only this cache's size. Try a `mon.Spike` or
+#    `mon.RateOfChange` on `expired_per_s` and check it with `mon.alert_matrix`. If it fires on
+#    runs with no stampede, look at their first ticks (`runs["healthy"]`): why? How low can the
+#    fixed threshold go before the healthy run trips it?
+# 3. **How big a sample?** On a real Redis you own, fill a few thousand keys, a known share of them
+#    without a TTL, and call `mon.sample_keyspace(r, sample=n)` for n = 25, 50, 100 and 300. How
+#    close is each to the true share? (Run it on the embedded fake too: its SCAN returns keys in the
+#    order they were written, not in hash order as Redis does, so a small sample there is not a
+#    random one.)
 # 4. **Your own server.** If you own a Redis, read its `INFO` twice a minute apart with
 #    `mon.snapshot` and compute the interval hit ratio with `mon.interval_hit_ratio`. How far is it
 #    from the since-start figure?

@@ -651,6 +651,24 @@ from entropy_lab import quiz
 quiz.show("06")
 
 # %% [markdown]
+# ## Going further (if you finish early)
+#
+# Nothing below is needed for the next notebook, and nothing checks it.
+#
+# 1. **Your prices.** Copy the `dear_memory` cell with what your team would pay for a database read,
+#    a round trip and a megabyte, and ask `cheapest` again. How far does each price have to move to
+#    change the winner? Then tighten `max_stale` to 0.002: what does the winner give up? (At 0.001 no
+#    configuration of this sweep qualifies.)
+# 2. **A different workload.** Build a workload with more writes or a wider catalogue
+#    (`w = bg.budget_workload(write_share=0.1)`, or `n_keys=2000`), simulate the grid on it
+#    (`[bg.simulate_budget(c, w) for c in grid]`; `bg.sweep` always uses the lesson's workload) and
+#    draw `bg.pareto_front` again. Does the frontier keep its shape?
+# 3. **Model against server.** Run `bg.replay_on_redis` on another point of the frontier. Where does
+#    the model's memory estimate fall short of the server's, and by how much?
+# 4. **Write-behind's risk.** In `bg.write_strategies`, raise `flush_every` (keep it below the run's
+#    `seconds=20`). How many acknowledged writes would a crash lose at each setting?
+
+# %% [markdown]
 # ## Summary
 #
 # | Symptom | Defence | Knob | Cost |

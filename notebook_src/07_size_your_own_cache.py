@@ -286,6 +286,23 @@ from entropy_lab import quiz
 quiz.show("07")
 
 # %% [markdown]
+# ## Going further (if you finish early)
+#
+# Nothing below is needed, and nothing checks it.
+#
+# 1. **How small a sample?** Run `size_curves` on the morning trace with `sample=0.01`, `0.05` and
+#    `0.2`, and compare each curve with the exact one (`sample=None`). Where does the stated error
+#    stop covering the real gap? What does the summary say about the smallest sizes?
+# 2. **Change the salt.** `salt=1`, `2`, `3` pick other samples of keys at the same rate. How far
+#    apart are their curves? Compare that spread with the error the report states.
+# 3. **All eight policies.** Add the `volatile-*` policies and `noeviction` to `POLICIES` for the
+#    morning trace. Which curves are flat, and why? (Look at which of the trace's keys carry a TTL.)
+# 4. **Your own traffic.** If you run a Redis you own in a test environment, capture a minute of
+#    it with `redis-cli MONITOR > mine.txt` (never on a busy production server: the summary says
+#    what it costs) and run `python -m entropy_lab size mine.txt`. Does your cache sit on the flat
+#    part of its curve or on the slope?
+
+# %% [markdown]
 # ## Summary
 #
 # | Symptom | Defence | Knob | Cost |
