@@ -142,6 +142,35 @@ def test_no_import_cycles():
     assert not cycles, f"import cycles: {cycles}"
 
 
+def private_reads(name: str) -> list[str]:
+    """`from entropy_lab.x import _y` and `x._y` on an imported lab module, in module `name`."""
+    path = MODULES[name]
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, modules = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            for alias in node.names if target.startswith("entropy_lab") else ():
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"from {short(target)} import {alias.name}")
+                if f"{target}.{alias.name}" in MODULES:
+                    modules[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Import):
+            modules.update({a.asname: a.name for a in node.names if a.name.startswith("entropy_lab") and a.asname})
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_reads_another_modules_private_names():
+    wrong = {short(name): reads for name in MODULES if (reads := private_reads(name))}
+    assert not wrong, f"private names read across modules (make them public, or keep them home): {wrong}"
+
+
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_modules_stay_small(name):
     lines = len(MODULES[name].read_text(encoding="utf-8").splitlines())
@@ -158,3 +187,10 @@ def test_the_rules_catch_a_wrong_import(tmp_path, monkeypatch):
     monkeypatch.setitem(GRAPH, "entropy_lab.errors", {"entropy_lab.ttl"})
     with pytest.raises(AssertionError, match="errors .basics. imports ttl"):
         test_layers_import_only_downward()
+
+
+def test_the_private_read_check_catches_one(tmp_path, monkeypatch):
+    module = tmp_path / "sneaky.py"
+    module.write_text("from entropy_lab.backends import base\nfrom .clock import _helper\nbase._owner\n")
+    monkeypatch.setitem(MODULES, "entropy_lab.sneaky", module)
+    assert private_reads("entropy_lab.sneaky") == ["from clock import _helper", "base._owner"]
