@@ -679,8 +679,9 @@ else:
     print("Run this again once check_memory_creep_alert passes.")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
-if check_memory_creep_alert(my_rule, runs):
-    assert all(mon.fired(RULES + [my_rule], series) for name, series in runs.items() if name != "healthy")
+if check_memory_creep_alert(my_rule, runs):  # live p99 depends on the machine's load: latency may stay quiet
+    troubled = [name for name in runs if name != "healthy" and (FAKE or name != "latency")]
+    assert all(mon.fired(RULES + [my_rule], runs[name]) for name in troubled)
 
 # %% [markdown]
 # ## What is in the keyspace? Sampling with SCAN
