@@ -55,7 +55,11 @@ def texts(nb: nbformat.NotebookNode, learner: str) -> list[list[str]]:
         shown = []
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream":
-                shown.append(out.get("name", "") + ":" + out.get("text", ""))
+                head = out.get("name", "") + ":"
+                if shown and shown[-1].startswith(head):  # a busy kernel flushes one print in pieces
+                    shown[-1] += out.get("text", "")
+                else:
+                    shown.append(head + out.get("text", ""))
             elif out.get("output_type") in ("execute_result", "display_data"):
                 shown += [f"{kind}:{out['data'][kind]}" for kind in TEXT_TYPES if kind in out.get("data", {})]
             elif out.get("output_type") == "error":
