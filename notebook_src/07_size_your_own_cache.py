@@ -296,7 +296,9 @@ quiz.show("07")
 # 2. **Change the salt.** `salt=1`, `2`, `3` pick other samples of keys at the same rate. How far
 #    apart are their curves? Compare that spread with the error the report states.
 # 3. **All eight policies.** Add the `volatile-*` policies and `noeviction` to `POLICIES` for the
-#    morning trace. Which curves are flat, and why? (Look at which of the trace's keys carry a TTL.)
+#    morning trace. Which curves coincide, and why? (Look at which of the trace's keys carry a
+#    TTL.) Does `noeviction` beat LRU anywhere? Why can a cache that refuses writes look good on a
+#    hit-ratio curve, and what does the application see instead?
 # 4. **Your own traffic.** If you run a Redis you own in a test environment, capture a minute of
 #    it with `redis-cli MONITOR > mine.txt` (never on a busy production server: the summary says
 #    what it costs) and run `python -m entropy_lab size mine.txt`. Does your cache sit on the flat
