@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from entropy_lab import clock
 from entropy_lab import monitoring as mon
 from entropy_lab.checks import lesson05
 from entropy_lab.checks.lesson05 import check_interval_hit_ratio, check_memory_creep_alert
@@ -260,3 +261,15 @@ def test_learner_copy_runs_with_a_changed_knob(old, new):
     from tests.notebook_runner import run_learner_copy_with_knob
 
     run_learner_copy_with_knob("05_monitoring", old, new)
+
+
+def test_the_verdict_does_not_depend_on_where_the_shared_clock_stands():
+    """The full suite once accepted `memory_over_first_sample`: earlier tests had moved the shared
+    virtual clock's phase, and with it the warm-up's memory. The check's runs keep their own clock."""
+    verdicts = []
+    for shift in (0.0, 0.037, 0.051):
+        clock.virtual().sleep(shift)
+        lesson05.reference_runs.cache_clear()
+        lesson05.hidden_runs.cache_clear()
+        verdicts.append(str(check_memory_creep_alert(memory_over_first_sample)))
+    assert all(v == verdicts[0] for v in verdicts) and "false alarm" in verdicts[0]

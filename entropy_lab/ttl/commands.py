@@ -16,19 +16,16 @@ from ..twin import command_table
 from .inputs import TTLInputError
 
 
-def redis_reply(command: str, reply: Any) -> str:
+def redis_reply(reply: Any) -> str:
     """A raw Redis reply written the way redis-cli shows it (OK, (integer) 1, (nil), "v")."""
     if reply is None:
         return "(nil)"
     if isinstance(reply, bytes):
         reply = reply.decode("utf-8", "replace")
-    if isinstance(reply, bool):  # a reply converted by redis-py: keep the old reading
-        return "OK" if reply and command.upper() in ("SET", "SETEX", "PSETEX", "RENAME") else f"(integer) {int(reply)}"
     if isinstance(reply, int):
         return f"(integer) {reply}"
     if isinstance(reply, list):
-        return "(empty array)" if not reply else " ".join(
-            f"{n}) {redis_reply(command, item)}" for n, item in enumerate(reply, 1))
+        return "(empty array)" if not reply else " ".join(f"{n}) {redis_reply(item)}" for n, item in enumerate(reply, 1))
     return "OK" if reply == "OK" else f'"{reply}"'
 
 
@@ -48,7 +45,7 @@ def run_commands(client: redis.Redis, key: str, commands: Iterable[str], alias: 
     for text in commands:
         args = _split(text, key, alias)
         try:
-            shown = redis_reply(args[0], raw_reply(client, args))
+            shown = redis_reply(raw_reply(client, args))
         except redis.ResponseError as exc:  # shown as redis-cli shows it, not as a traceback
             shown = f"(error) {exc}"
         rows.append([text, shown, client.ttl(key)])
