@@ -15,7 +15,7 @@ import redis
 from .arguments import number
 from .errors import LabError
 from .namespaces import Namespace
-from .truth import SourceOfTruth, decode, encode
+from .truth import ReadShares, SourceOfTruth, decode, encode
 from .workloads import Request, payload, request_stream, value_size
 
 __all__ = [  # the stream helpers live in workloads; importable from here as lesson 00 taught them
@@ -55,7 +55,7 @@ class NaiveCache:
 
 
 @dataclass
-class Snapshot:
+class Snapshot(ReadShares):
     """Disorder in one time window of the stream."""
 
     t: float
@@ -65,16 +65,6 @@ class Snapshot:
     mean_age: float
     max_age: float
     stale_bytes_share: float
-
-    @property
-    def stale_fraction(self) -> float:
-        """Share of this window's reads that returned a stale copy (0.0 for a window without reads)."""
-        return self.stale_reads / self.reads if self.reads else 0.0
-
-    @property
-    def hit_ratio(self) -> float:
-        """Share of this window's reads answered by the cache (0.0 for a window without reads)."""
-        return self.hits / self.reads if self.reads else 0.0
 
 
 def stale_bytes_share(client: redis.Redis, ns: Namespace, truth: SourceOfTruth) -> float:

@@ -84,3 +84,22 @@ def decode(cached: str) -> tuple[int, str]:
     """(version, value) of a cached copy made by `encode`."""
     data = json.loads(cached)
     return data["version"], data["value"]
+
+
+class ReadShares:
+    """`hit_ratio` and `stale_fraction` for a tally with `hits`, `stale_reads` and `reads` counts:
+    one definition for every lesson's result type, 0.0 for a tally without reads."""
+
+    hits: int
+    stale_reads: int
+    reads: int
+
+    @property
+    def hit_ratio(self) -> float:
+        """Share of the reads the cache answered."""
+        return self.hits / self.reads if self.reads else 0.0
+
+    @property
+    def stale_fraction(self) -> float:
+        """Share of the reads that returned an out-of-date copy."""
+        return self.stale_reads / self.reads if self.reads else 0.0

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 
 from ..arguments import number
 from ..errors import LabError
+from ..truth import ReadShares
 from .config import PRICES, BudgetConfig
 
 
 @dataclass
-class BudgetResult:
+class BudgetResult(ReadShares):
     """Disorder and energy of one configuration on one workload."""
 
     config: BudgetConfig
@@ -37,14 +38,6 @@ class BudgetResult:
     stale_fills: int                # fills that wrote an already-superseded version (the race)
     per_second: dict[str, list[int]] = field(default_factory=dict, repr=False)
     redis_bytes: int = 0            # the model's estimate of Redis data bytes at the end
-
-    @property
-    def hit_ratio(self) -> float:
-        return self.hits / self.reads if self.reads else 0.0
-
-    @property
-    def stale_fraction(self) -> float:
-        return self.stale_reads / self.reads if self.reads else 0.0
 
     @property
     def source_rate(self) -> float:

@@ -16,7 +16,7 @@ import redis
 
 from ..arguments import is_number
 from ..namespaces import Namespace
-from ..truth import SourceOfTruth
+from ..truth import ReadShares, SourceOfTruth
 from ..workloads import Request, zipf_picker
 from .inputs import TTLInputError, count, positive
 from .replay import BatchedView, Copy, chunks, clear_family, replay_clock
@@ -58,7 +58,7 @@ def _check_catalogue(n_keys: int, seconds: float, read_rate: float, change_every
 
 
 @dataclass
-class TTLResult:
+class TTLResult(ReadShares):
     """What one TTL did to one workload."""
 
     ttl: float
@@ -72,15 +72,6 @@ class TTLResult:
     round_trips: int = 0
     expired_by: str = field(default="", compare=False)
     redis_expired: int = field(default=0, compare=False)
-
-    @property
-    def hit_ratio(self) -> float:
-        return self.hits / self.reads if self.reads else 0.0
-
-    @property
-    def stale_fraction(self) -> float:
-        """Share of all reads that returned an out-of-date copy."""
-        return self.stale_reads / self.reads if self.reads else 0.0
 
     @property
     def source_load(self) -> float:
