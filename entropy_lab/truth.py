@@ -7,9 +7,9 @@ aged: "the cache has been wrong about this key for 4.2 s".
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 
+from .arguments import is_number
 from .errors import LabError
 
 
@@ -37,7 +37,7 @@ class SourceOfTruth:
             raise LabError(f"key={key!r}: a key is a non-empty string, e.g. 'item:42'.")
         if not isinstance(value, str):
             raise LabError(f"value={value!r}: store a string (e.g. 'price=10'); encode other data first.")
-        if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) or at < 0:
+        if not is_number(at) or at < 0:
             raise LabError(f"at={at!r}: a write's time is a number of seconds, 0 or more.")
         versions = self._history.get(key, [])
         if versions and at < versions[-1].updated_at:

@@ -10,11 +10,11 @@ in the source of truth that were never cached.
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from dataclasses import dataclass
 
 from .. import backends
+from ..arguments import is_number
 from ..namespaces import namespace
 from ..truth import Record, SourceOfTruth, encode
 from . import TooSlow, Verdict, time_limit, verdict
@@ -189,7 +189,7 @@ def _judge(got: object, f: Fixture, example: float | None) -> Verdict | None:
     """None if `got` is right on `f`, else a verdict that names the mistake."""
     if got is None:
         return verdict(False, "your function returned None.", "finish it with `return stale / total`.")
-    if isinstance(got, bool) or not isinstance(got, numbers.Real) or not math.isfinite(got):
+    if not is_number(got):
         return verdict(False, f"on {f.label} your function returned {got!r}; it must return a number from 0 to 1.",
                        "return stale / total as a float, e.g. 0.25.")
     got = float(got)

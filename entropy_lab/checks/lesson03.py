@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import difflib
 import functools
-import math
-import numbers
 import random
 
 from .. import eviction as ev
+from ..arguments import is_whole
 from . import TooSlow, Verdict, time_limit, verdict
 
 # ---- the sizing exercise: the smallest cache that reaches a target on the `news` trace -----------
@@ -54,7 +53,7 @@ def check_policy_and_size(choice) -> Verdict:
     if isinstance(size, str):
         return verdict(False, f"the size {size!r} is a string.",
                        "give the cache size as a number of keys, e.g. 50 (no quotes).")
-    if isinstance(size, bool) or not isinstance(size, numbers.Real) or not math.isfinite(size) or size != int(size):
+    if not is_whole(size):
         return verdict(False, f"the size {size!r} is not a whole number of keys.",
                        f"pick a size from {list(sizes)}.")
     size = int(size)
