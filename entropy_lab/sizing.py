@@ -278,17 +278,16 @@ def _hit_ratios(sample: Sample, sizes: Sequence, policy: str, rate: float, full_
     scale = sim_kwargs.pop("scale", rate)  # the limit scales by the file's sampling too
     expected = full_reads * rate
     per_request = strata is not None and rate < 1.0
-    if per_request:  # one window a request: its series' hit_ratio is 1 (hit), 0 (miss) or nan (write)
-        sim_kwargs["windows"] = len(sample.trace)
     for size in sizes:
         limit = scaled_limit(size, scale, sim_kwargs.get("clients", 1))
         limits.append(limit)
-        result = simulate(sample.trace, policy=policy, timestamps=sample.timestamps, **limit, **sim_kwargs)
+        result = simulate(sample.trace, policy=policy, timestamps=sample.timestamps, record_hits=per_request,
+                          **limit, **sim_kwargs)
         reads = result.hits + result.misses
         if rate >= 1.0 or expected <= 0:
             ratios.append(result.hit_ratio)
         elif per_request:
-            ratios.append(strata.hit_ratio(sample.trace, np.nan_to_num(result.series["hit_ratio"])))
+            ratios.append(strata.hit_ratio(sample.trace, np.nan_to_num(result.request_hits)))
         else:
             ratios.append(min(1.0, max(0.0, (result.hits + expected - reads) / expected)))
     return ratios, limits
@@ -359,7 +358,7 @@ def size_curves(trace: Trace | LoadedTrace, sizes: Sequence, policies: Sequence[
     total_rate = rate * file_rate
     full_reads = int(_read_mask(base).sum())
     volatile_strata = _volatile_strata(base, policies, rate)
-    sim_kwargs.pop("windows", None)  # the curves need totals only (and per-request hits for strata)
+    sim_kwargs.pop("windows", None)  # the curves need totals only (strata: simulate(record_hits=True))
     halves = _halves(picked, salt) if estimate_error and rate < 1.0 else []
     steps, done = len(policies) * (1 + len(halves)), 0
     curves, coarse = {}, []

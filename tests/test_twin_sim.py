@@ -110,6 +110,25 @@ def test_ttls_expire_and_writes_count():
     assert w.hits + w.misses + w.writes == 20_000
 
 
+@pytest.mark.parametrize("policy", ["volatile-lru", "allkeys-lfu"])
+def test_recorded_hits_are_each_requests_outcome(policy):
+    """record_hits keeps one outcome a request (1 hit, 0 miss, nan write) that adds up to the
+    totals, and recording does not change the run; on reads without TTLs it takes the general path."""
+    tr = workloads.mixed_ttls(20_000, 1_000, ttls=(0.0, 0.5, 5.0), seed=5)
+    ws = workloads.Trace(tr.keys, tr.n_keys, writes=np.arange(len(tr.keys)) % 7 == 0, ttls=tr.ttls)
+    for trace in (tr, ws):
+        plain = simulate(trace, policy=policy, max_keys=300, rate=1_000)
+        recorded = simulate(trace, policy=policy, max_keys=300, rate=1_000, record_hits=True)
+        hits = recorded.request_hits
+        assert plain.request_hits is None and len(hits) == 20_000
+        assert (np.nansum(hits), int((hits == 0).sum()), int(np.isnan(hits).sum())) == \
+            (recorded.hits, recorded.misses, recorded.writes)
+        assert (plain.hits, plain.misses, plain.evictions) == (recorded.hits, recorded.misses, recorded.evictions)
+    reads = workloads.zipf(5_000, 500, seed=2)
+    general = simulate(_via_general_path(reads), policy="allkeys-lru", max_keys=50)
+    assert simulate(reads, policy="allkeys-lru", max_keys=50, record_hits=True).hits == general.hits
+
+
 def test_volatile_ttl_and_noeviction_limits():
     tr = workloads.mixed_ttls(10_000, 2_000, ttls=(0.0, 100.0), weights=(1, 1), seed=7)
     r = simulate(tr, policy="volatile-ttl", max_keys=300)

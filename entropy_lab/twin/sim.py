@@ -17,6 +17,8 @@ before the next request (Redis's order); they agree unless a clock tick falls in
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Sequence
@@ -53,6 +55,7 @@ class SimResult:
     used_memory: int
     duration: float
     series: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    request_hits: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def hit_ratio(self) -> float:
@@ -114,9 +117,14 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
              max_keys: int | None = None, samples: int = 5, rate: float | None = None,
              timestamps: Sequence[float] | np.ndarray | None = None, value_size: int | np.ndarray = 100,
              key_length: int = 10, lfu_log_factor: int = 10, lfu_decay_time: int = 1, hz: int = 10,
-             seed: int = 0, windows: int = 100, start: float = 0.0, clients: int = 1) -> SimResult:
+             seed: int = 0, windows: int = 100, start: float = 0.0, clients: int = 1,
+             record_hits: bool = False) -> SimResult:
     """Replay `trace` (a workloads.Trace, an array of key ids, or a list of key names) under `policy`
-    with a memory limit (`maxmemory`, bytes or "2mb") or a key-count limit (`max_keys`)."""
+    with a memory limit (`maxmemory`, bytes or "2mb") or a key-count limit (`max_keys`).
+
+    `record_hits` keeps every request's outcome in `request_hits` (1.0 hit, 0.0 miss, nan write),
+    for a post-stratified estimate (sizing); it runs the general path, which agrees with the fast
+    one to within a cron tick."""
     if (maxmemory is None) == (max_keys is None):
         raise LabError("simulate needs exactly one limit: maxmemory=... (bytes or '2mb') or max_keys=...")
     try:
@@ -152,14 +160,15 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
                                       ("t", "requests", "hits", "reads", "keys", "used_memory", "evictions")}
     counts = [0, 0, 0, 0]  # hits, misses, writes, writes refused with OOM
     # the fast path: reads only, no TTLs, and a policy that can always find a victim
-    plain = writes is None and ttls is None and cfg.allkeys
+    plain = writes is None and ttls is None and cfg.allkeys and not record_hits
+    outcomes: list[float] | None = [] if record_hits else None
     for w in range(windows):
         a, b = int(edges[w]), int(edges[w + 1])
         before = (counts[0], counts[0] + counts[1])
         if plain:
             _run_reads(ks, keys, t, a, b, entry, counts, key_limit)
         else:
-            _run_general(ks, keys, writes, ttls, t, a, b, entry, counts, key_limit)
+            _run_general(ks, keys, writes, ttls, t, a, b, entry, counts, key_limit, outcomes)
         series["t"].append(float(t[b - 1] - t[0]))
         series["requests"].append(b)
         series["hits"].append(counts[0] - before[0])
@@ -175,7 +184,8 @@ def simulate(trace: Any, policy: str = "allkeys-lru", maxmemory: int | str | Non
                      hits=counts[0], misses=counts[1],
                      writes=counts[2], rejected=counts[3], evictions=ks.stats.evicted_keys, expired=ks.stats.expired_keys,
                      keys=len(ks.dbs[0].keys), used_memory=ks.used_memory(),
-                     duration=float(t[-1] - t[0]) if n else 0.0, series=out)
+                     duration=float(t[-1] - t[0]) if n else 0.0, series=out,
+                     request_hits=None if outcomes is None else np.asarray(outcomes, dtype=float))
 
 
 def evict_to_key_count(ks: Keyspace, keys: dict, max_keys: int, now: float) -> bool:
@@ -257,9 +267,10 @@ def _run_reads(ks: Keyspace, keys: np.ndarray, t: np.ndarray, a: int, b: int, en
 
 def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls: np.ndarray | None,
                  t: np.ndarray, a: int, b: int, entry: Any, counts: list[int],
-                 max_keys: int) -> None:
+                 max_keys: int, outcomes: list[float] | None = None) -> None:
     """Reads and writes with TTLs: lazy expiry needs the exact time of every request, and
-    evictions run before each request, as Redis runs them before each command."""
+    evictions run before each request, as Redis runs them before each command. `outcomes`, when
+    given, gets each request's 1.0 (hit), 0.0 (miss) or nan (write)."""
     db = ks.dbs[0]
     pos, expire = db.pos, db.expire
     key_list = keys[a:b].tolist()
@@ -296,7 +307,11 @@ def _run_general(ks: Keyspace, keys: np.ndarray, writes: np.ndarray | None, ttls
             else:
                 ks.add(0, k, size, deadline, new_stamp(now, lfu))
                 grew = True
+            if outcomes is not None:
+                outcomes.append(math.nan)
             continue
+        if outcomes is not None:
+            outcomes.append(1.0 if present else 0.0)
         if present:
             counts[0] += 1
             ks.touch(0, k, now)
