@@ -771,11 +771,11 @@ quiz.show("05")
 #    `mon.RateOfChange` on `expired_per_s` and check it with `mon.alert_matrix`. If it fires on
 #    runs with no stampede, look at their first ticks (`runs["healthy"]`): why? How low can the
 #    fixed threshold go before the healthy run trips it?
-# 3. **How big a sample?** On a real Redis you own, fill a few thousand keys, a known share of them
-#    without a TTL, and call `mon.sample_keyspace(r, sample=n)` for n = 25, 50, 100 and 300. How
-#    close is each to the true share? (Run it on the embedded fake too: its SCAN returns keys in the
-#    order they were written, not in hash order as Redis does, so a small sample there is not a
-#    random one.)
+# 3. **How big a sample?** In a sandbox (`with lab.sandbox() as sb:`), write a few thousand keys, a
+#    known share of them without a TTL, and call `mon.sample_keyspace(sb, sample=n)` for n = 25, 50,
+#    100 and 300. How close is each to the true share? (SCAN walks keys in hash order, unrelated to
+#    when they were written, so the first n keys it returns are close to a random sample: on a real
+#    Redis and on the embedded fake alike.)
 # 4. **Your own server.** If you own a Redis, read its `INFO` twice a minute apart with
 #    `mon.snapshot` and compute the interval hit ratio with `mon.interval_hit_ratio`. How far is it
 #    from the since-start figure?

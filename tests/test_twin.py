@@ -433,3 +433,29 @@ def test_a_deadline_already_past_deletes_the_key_as_a_del(r):
 @pytest.mark.redis_server
 def test_past_deadlines_do_what_a_real_redis_does(fresh_redis_server):
     assert past_deadline_effects(fresh_redis_server.client()) == PAST_DEADLINE_EFFECTS
+
+
+def first_scan_share(client) -> tuple[float, bool]:
+    """Write 1,000 `a:` keys, then 1,000 `b:` keys; the share of `b:` keys among the first ~100 SCAN
+    returns, and whether a full iteration returned every key. Sorted by name or by age, the share
+    would be 0; walked in hash order, about half."""
+    client.mset({f"a:{i}": 1 for i in range(1000)})
+    client.mset({f"b:{i}": 1 for i in range(1000)})
+    cursor, first = 0, []
+    while len(first) < 100:
+        cursor, batch = client.scan(cursor, count=10)
+        first += batch
+    everything = set(client.scan_iter(count=100))
+    share = sum(key.startswith("b:") for key in first) / len(first)
+    return share, everything == {f"{p}:{i}" for p in "ab" for i in range(1000)}
+
+
+def test_scan_walks_keys_in_an_order_unrelated_to_name_or_age():
+    share, complete = first_scan_share(fake_client(TwinServer(clock=VirtualClock()), decode_responses=True))
+    assert complete and 0.3 < share < 0.7
+
+
+@pytest.mark.redis_server
+def test_a_real_redis_scans_in_such_an_order_too(fresh_redis_server):
+    share, complete = first_scan_share(fresh_redis_server.client())
+    assert complete and 0.3 < share < 0.7

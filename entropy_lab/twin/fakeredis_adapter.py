@@ -15,6 +15,7 @@ These internals move between fakeredis releases, so the supported range is check
 from __future__ import annotations
 
 import functools
+import hashlib
 import heapq
 import importlib
 import sys
@@ -163,6 +164,41 @@ class TwinDatabase(Database):
             self.owner.dbs_swapped(self.index, other.index)
 
 
+class _ScanKey(bytes):
+    """A key name that sorts by a fixed hash of itself. fakeredis's SCAN sorts a database's keys when
+    an iteration starts; sorted by name, a small sample would be the alphabetically first keys.
+    Redis walks hash buckets, an order unrelated to a key's name or age: so does the twin, through
+    this sort key. (Redis seeds its hash at every start; the twin's order is the same on every run,
+    so notebook outputs stay reproducible.)"""
+
+    rank = 0
+
+    def __lt__(self, other: bytes) -> bool:
+        return self.rank < getattr(other, "rank", 0)
+
+
+def _in_scan_order(key: bytes) -> _ScanKey:
+    named = _ScanKey(key)
+    named.rank = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+    return named
+
+
+class _KeysInScanOrder:
+    """A database as SCAN sees it: the same keys, each sorting by its hash (see _ScanKey)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def __iter__(self) -> Any:
+        return (_in_scan_order(key) for key in self.db)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.db
+
+    def __len__(self) -> int:
+        return len(self.db)
+
+
 class _Databases(defaultdict):
     def __init__(self, server: "AdaptedServer") -> None:
         super().__init__()
@@ -273,6 +309,10 @@ class AdaptedSocket(FakeSocket):
     def authenticate(self, *args: bytes) -> Any:
         """AUTH [user] password: fakeredis's check unless overridden."""
         return super()._auth(*args)
+
+    def scan(self, cursor: int, *args: bytes) -> list[Any]:
+        """SCAN in hash order, not by name (see _ScanKey); the rest is fakeredis's SCAN."""
+        return self._scan(_KeysInScanOrder(self._db), cursor, *args)
 
     # ---- fakeredis's private steps, routed to the hooks ---------------------------------------------
     def _process_command(self, fields: list[bytes]) -> None:
