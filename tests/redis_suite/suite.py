@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 VERSION = "7.0.15"
 UNITS = ("unit/expire", "unit/maxmemory", "unit/info", "unit/pubsub", "unit/type/string",
-         "unit/type/incr", "unit/keyspace", "unit/info-command")
+         "unit/type/incr", "unit/keyspace", "unit/info-command", "unit/scan")
 UNIT_TIMEOUT = 120  # seconds per unit, a hang fails the unit instead of the whole run
 EXTERNAL_SKIP_REMOVED = ("unit/maxmemory", "unit/info")
 
