@@ -1,9 +1,7 @@
 """How close and how fast is miniature simulation? Prints three tables.
 
-    python benchmarks/sizing.py            # 27 minutes at load 8-13 on 2 shared cores
-    python benchmarks/sizing.py --quick    # smaller traces, yet not much quicker: their small caches
-                                           # need rate 0.5, where post-stratified volatile-* curves
-                                           # (every request's hit recorded) cost more than full runs
+    python benchmarks/sizing.py            # 3.5 minutes on 2 cores at load 1 (27 at load 8-13)
+    python benchmarks/sizing.py --quick    # smaller traces: 1.2 minutes at load 1
 
 1. Accuracy: sampled curves against the full twin simulation, on seeded workloads (Zipf 0.8-1.2,
    scans, a shifting hot set, mixed TTLs), for every policy: mean absolute error and worst point,
