@@ -64,6 +64,8 @@ class ClientHandler(socketserver.BaseRequestHandler):
         self.parser = RequestParser()
         self.close_after_reply = False
         self.evicted = False
+        self.busy = False  # has read input it has not run yet (see _let_others_catch_up)
+        self.catching_up = False
         twin = self.server.fake_server
         host, port = self.sock.getpeername()[:2]
         lhost, lport = self.sock.getsockname()[:2]
@@ -112,14 +114,19 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 if writable:
                     self._flush()
                 if sock in readable:
+                    self.busy = True  # before recv: the bytes leave the socket, not the handler's care
                     try:
                         data = sock.recv(READ_CHUNK)
                     except (BlockingIOError, InterruptedError):
+                        self.busy = False
                         continue
                     if not data:
                         break
                     self.parser.feed(data)
-                    self._process_input()
+                    try:
+                        self._process_input()
+                    finally:
+                        self.busy = False
                     self._flush()
         except (ConnectionError, OSError):
             pass
@@ -176,18 +183,28 @@ class ClientHandler(socketserver.BaseRequestHandler):
     def _let_others_catch_up(self, limit: float = 0.05) -> None:
         """Redis runs one event loop: a command that reached it earlier on another connection
         (an UNSUBSCRIBE) is processed before a later PUBLISH. With a thread per client, give
-        connections that have unread input up to 50 ms to take it first (5 ms was too little on a
-        loaded 2-core machine: the TCL suite's UNSUBSCRIBE-then-PUBLISH test failed once in a few runs)."""
-        others = [h.sock for h in list(self.server.handlers) if h is not self and not h.evicted]
+        connections with input not yet run (unread on the socket, or read and not yet run) up to
+        50 ms to run it first. Connections that are themselves waiting here are not waited for."""
+        others = [h for h in list(self.server.handlers) if h is not self and not h.evicted]
         deadline = time.monotonic() + limit
-        while others and time.monotonic() < deadline:
-            try:
-                readable = select.select(others, [], [], 0)[0]
-            except (OSError, ValueError):
-                return
-            if not readable:
-                return
-            time.sleep(0.0005)
+        self.catching_up = True
+        try:
+            while others and time.monotonic() < deadline:
+                if not self._others_pending(others):
+                    return
+                time.sleep(0.0005)
+        finally:
+            self.catching_up = False
+
+    @staticmethod
+    def _others_pending(others: list["ClientHandler"]) -> bool:
+        """Whether another connection has input it has not run (and is not waiting here itself)."""
+        if any(h.busy and not h.catching_up for h in others):
+            return True
+        try:
+            return bool(select.select([h.sock for h in others if not h.catching_up], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
 
     def _own_command(self, name: str, run: Any) -> None:
         """A command the handler answers itself, counted like the rest."""
