@@ -57,6 +57,7 @@ def free_port() -> int:
 
 
 PORT_ATTEMPTS = 3
+SANDBOX_TIMEOUT_S = 10.0  # seconds a private server's client waits to connect or for a reply
 LOG_FILE = "redis.log"
 
 
@@ -150,6 +151,13 @@ def _config_args(config: dict[str, Any]) -> list[str]:
     return args
 
 
+def fail_fast(connect: float, reply: float) -> dict[str, Any]:
+    """redis-py options for a client that gives up after `connect` seconds to connect and `reply`
+    seconds for an answer, once: redis-py 6+ retries a timed-out call 3 times by default, with
+    backoff (a 1 s timeout took 14.6 s to fail against a stopped server)."""
+    return dict(socket_connect_timeout=connect, socket_timeout=reply, retry=Retry(NoBackoff(), 0))
+
+
 class RedisServer:
     """A redis-server the lab started; `stop()` (or process exit) ends it."""
 
@@ -205,8 +213,7 @@ class RedisServer:
 
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5,
-                            retry=Retry(NoBackoff(), 0))
+        probe = redis.Redis(host="127.0.0.1", port=self.port, **fail_fast(connect=0.2, reply=0.5))
         try:
             while True:
                 if self.process.poll() is not None:
@@ -240,9 +247,11 @@ class RedisServer:
         raise (_PortTaken if "already in use" in " ".join(lines) else LabError)(f"redis-server exited at start: {why}")
 
     def client(self, **kwargs: Any) -> redis.Redis:
-        """A redis-py client for this server (str replies by default)."""
-        kwargs.setdefault("decode_responses", True)
-        return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
+        """A redis-py client for this server (str replies by default). Its timeouts are far above
+        any lesson's command, yet a server that stops answering (a stopped process) fails a call
+        within seconds instead of never."""
+        options = dict(decode_responses=True, **fail_fast(SANDBOX_TIMEOUT_S, SANDBOX_TIMEOUT_S))
+        return redis.Redis(host="127.0.0.1", port=self.port, **{**options, **kwargs})
 
     @property
     def running(self) -> bool:

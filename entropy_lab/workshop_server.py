@@ -33,6 +33,7 @@ import redis
 
 from .errors import LabError
 from .namespaces import ROOT, learner_prefix, validate_learner
+from .servers import fail_fast
 
 DEFAULT_FILE = "workshop-learners.txt"
 ADMIN_FILE_SUFFIX = ".admin"
@@ -185,7 +186,7 @@ def _default_host(bind: str) -> str:
 def _admin_from_url(url: str) -> redis.Redis:
     from .backends import mask_password
     try:
-        admin = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10)
+        admin = redis.Redis.from_url(url, decode_responses=True, **fail_fast(connect=3, reply=10))
         admin.ping()
         admin.execute_command("ACL", "WHOAMI")
         admin.execute_command("ACL", "USERS")

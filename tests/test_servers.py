@@ -165,3 +165,30 @@ def test_a_chosen_port_that_is_taken_is_one_sentence():
         squatter.listen()
         with pytest.raises(LabError, match=f"Port {squatter.getsockname()[1]} is taken"):
             RedisServer.start(port=squatter.getsockname()[1])
+
+
+@pytest.mark.redis_server
+def test_a_server_that_stops_answering_fails_a_call_once_within_its_timeout():
+    """A stopped (SIGSTOP) server: the lab's clients give up after their timeout, without
+    redis-py's default three retries with backoff (which took 14.6 s for a 1 s timeout)."""
+    import redis
+
+    from entropy_lab.backends.live import LiveBackend
+    from entropy_lab.servers import RedisServer
+
+    need_redis_server()
+    server = RedisServer.start()
+    try:
+        sandbox = server.client(socket_timeout=0.5)
+        live = LiveBackend(f"redis://127.0.0.1:{server.port}/0").client(socket_timeout=0.5)
+        for client in (sandbox, live):
+            client.ping()
+        os.kill(server.process.pid, signal.SIGSTOP)
+        for client in (sandbox, live):
+            started = time.monotonic()
+            with pytest.raises(redis.TimeoutError):
+                client.get("entropy-lab:k")
+            assert time.monotonic() - started < 1.5
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+        server.stop()

@@ -13,6 +13,7 @@ import redis
 from ..clock import RealClock
 from ..errors import LabError
 from ..learners import learner_id
+from ..servers import fail_fast
 from .base import Backend
 
 URL_VARIABLES = ("ENTROPY_LAB_REDIS_URL", "REDIS_URL")
@@ -64,8 +65,7 @@ class LiveBackend(Backend):
 
     def client(self, **kwargs) -> redis.Redis:
         """A client with short timeouts: a silent server fails within seconds, not never."""
-        options = dict(decode_responses=True, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                       socket_timeout=CONNECT_TIMEOUT_S, retry_on_timeout=False)
+        options = dict(decode_responses=True, **fail_fast(CONNECT_TIMEOUT_S, CONNECT_TIMEOUT_S))
         with self._explained():
             return self.adopt(redis.Redis.from_url(self.url, **{**options, **kwargs}))
 
