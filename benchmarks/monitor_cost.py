@@ -5,7 +5,9 @@
 A private redis-server on loopback; redis-benchmark (C, pipelined, 4 clients) drives SET and GET
 as fast as the server goes, first alone, then with one and with two `redis-cli MONITOR` clients
 reading everything (to /dev/null). The server, not a Python client, is the bottleneck here, so the
-drop is the server's own cost of feeding MONITOR. Run it on a quiet machine, three times.
+drop is mostly the server's cost of feeding MONITOR; on a machine with few cores the redis-cli
+readers also take CPU from the server (on 2 cores, two readers cost no more than one). Run it on a
+quiet machine, three times.
 """
 from __future__ import annotations
 

@@ -70,8 +70,9 @@ workdir = Path(tempfile.mkdtemp(prefix="entropy-lab-07-"))
 # the client: exactly the trace a sizing tool needs. It is also a load on the server. Every
 # command is copied to every MONITOR client, so Redis does more work per command. We measured it
 # with `benchmarks/monitor_cost.py`: a private Redis 7.0.15, `redis-benchmark` driving pipelined
-# SETs and GETs as fast as the server goes (2 cores, quiet). With one MONITOR client the server ran
-# 71% fewer SETs and 42-65% fewer GETs per second (two runs); with two, 75-79% and 60% fewer. A
+# SETs and GETs as fast as the server goes (2 cores, quiet, so the MONITOR readers also compete for
+# the CPU). With one MONITOR client the server ran 71-72% fewer SETs and 40-65% fewer GETs per
+# second (three runs); with two, 70-79% and 44-60% fewer. A
 # capture is not free: on a busy server it can take most of the headroom. And MONITOR shows
 # **every** client's commands, values included
 # (passwords in `AUTH` are redacted, your users' data is not).
@@ -100,8 +101,9 @@ first
 print("\n".join(Path(first.path).read_text().splitlines()[:4]))
 
 # %% [markdown]
-# `load` reads a capture back: one request per line that reads or writes a key (other commands
-# such as `PING` or `INFO` are skipped), with its time, its value size and any TTL.
+# `load` reads a capture back: one request per command that reads or writes a key, the fill SETs
+# included (other commands such as `PING` or `INFO` are skipped), with its time, its value size and
+# any TTL. That is what the server saw, so it counts more requests than the application made.
 
 # %%
 loaded = load(first.path)
@@ -110,10 +112,11 @@ print(f"{len(loaded):,} requests over {loaded.keys_seen:,} keys")
 # %% [markdown]
 # ## A morning of traffic
 #
-# Six thousand requests are a few seconds of a busy cache: too short to size anything. A real
-# capture runs for minutes. For the rest of the notebook we use a longer one: 100,000 requests
-# over 10,000 keys, written in the same `MONITOR` format by `write_monitor` (a seeded model of a
-# morning's traffic, not a capture from a server: your own capture takes its place).
+# Six thousand requests are well under a second of a busy cache: too short to size anything. A
+# real capture runs for minutes. For the rest of the notebook we use a longer one: 100,000
+# requests over 10,000 keys, written in the same `MONITOR` format by `write_monitor` (a seeded
+# model of a morning's traffic, compressed into 5 s at 20,000 requests a second; not a capture
+# from a server: your own capture takes its place).
 
 # %%
 morning = workloads.write_stream(100_000, 10_000, alpha=1.0, write_ratio=0.1, seed=8)
@@ -159,8 +162,8 @@ plots.show(plot(report, target_hit_ratio=0.85, title="Morning traffic: hit ratio
 # Sampling requests at random would break a cache simulation: a key read 10 times would show up
 # about once, and a cache never sees its second read. **Spatial** sampling keeps whole keys
 # instead: a key is kept when a hash of it falls under the rate R, and then every request for it
-# is kept. The kept keys see exactly the reuse they see in production, only there are R times
-# fewer of them. So a cache R times smaller, fed the sample, behaves like the full cache fed
+# is kept. The kept keys see exactly the reuse they see in production, only a share R of the keys
+# is kept. So a cache scaled to R times the size, fed the sample, behaves like the full cache fed
 # everything: that is the miniature simulation.
 #
 # Two corrections make it accurate:
@@ -194,10 +197,10 @@ assert gaps.mean() < 0.02 and gaps.max() < 0.04, gaps
 # keys (the rate is chosen so that the smallest miniature cache holds about a thousand keys, and
 # this trace's smallest cache holds barely more). The full simulation's cost grows with the trace;
 # the sample's does not: `benchmarks/sizing.py` sizes a 10-million-request trace at 20 sizes and 3 policies
-# and prints the sampled and full times side by side. Two warnings from the same benchmark:
-# the miniature cache must hold enough keys (the default rate is chosen for that; the summary flags
-# sizes where it holds under 50), and `volatile-*` curves on a trace with TTLs cost a few times
-# more (the strata need every request's hit or miss). Where a curve drops off a cliff (a
+# and prints the sampled time beside an extrapolated full-simulation time (one size and policy,
+# times 60): 14 s against about 10 minutes on a 2-core machine. One warning from the same
+# benchmark: the miniature cache must hold enough keys (the default rate is chosen for that; the
+# summary flags sizes where it holds under 50). Where a curve drops off a cliff (a
 # `volatile-*` cache frozen by keys without TTLs), a few kilobytes decide the hit ratio: confirm a
 # size there with `sample=None`, or better, with a test on a real Redis.
 
@@ -309,15 +312,16 @@ quiz.show("07")
 #
 # | Symptom | Defence | Knob | Cost |
 # |---|---|---|---|
-# | You do not know how much memory your cache needs | miss-ratio curves from a capture of your traffic | the sizes and policies you compare | a capture (`MONITOR` cost a busy server 42-71% of its throughput while it ran) |
+# | You do not know how much memory your cache needs | miss-ratio curves from a capture of your traffic | the sizes and policies you compare | a capture (`MONITOR` cost a busy server 40-72% of its throughput while it ran) |
 # | Simulating a long trace at many sizes takes minutes | miniature simulation of a spatial sample of keys | the sample rate (auto: about a thousand keys in the smallest cache) | an error of about a point of hit ratio, estimated and printed |
 # | The policies look alike on paper | one curve per policy on YOUR traffic | `maxmemory-policy` | none: the replay decides |
 # | A curve tells you about one capture only | capture your busiest hour, resize when traffic changes | when you capture | a new capture |
 #
-# - One `MONITOR` client cut a private Redis's pipelined throughput by 42-71% (measured with
+# - One `MONITOR` client cut a private Redis's pipelined throughput by 40-72% (measured with
 #   `benchmarks/monitor_cost.py`); the lab captures only from servers it started.
 # - A sample of keys, with the cache scaled by the same rate, gave curves within about a point of
-#   hit ratio of the full simulation here, in a fraction of the time.
+#   hit ratio of the full simulation here; on long traces the sample's cost stays flat while the
+#   full simulation's grows (14 s against about 10 minutes for 10 million requests).
 #
 # ## What's next
 #

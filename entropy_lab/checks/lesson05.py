@@ -11,7 +11,7 @@ from ..backends import FakeBackend
 from . import TooSlow, Verdict, time_limit, verdict
 
 # Two INFO snapshots of a server that has run for a long time: since start it hit 90% of lookups,
-# in the last 10 seconds only 75% (150 hits, 50 misses). The notebook shows this one.
+# in the last 10 seconds only 75% (150 hits, 50 misses). The exercise's text states this one.
 BEFORE = {"t": 100.0, "keyspace_hits": 90_000, "keyspace_misses": 10_000}
 AFTER = {"t": 110.0, "keyspace_hits": 90_150, "keyspace_misses": 10_050}
 IDLE = {"t": 120.0, "keyspace_hits": 90_150, "keyspace_misses": 10_050}
