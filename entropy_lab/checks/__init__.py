@@ -45,6 +45,9 @@ class TooSlow(Exception):
     "Timeout writing to socket" and hide the endless loop."""
 
 
+ALARM_REPEAT_S = 0.2
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float):
     """Interrupt the learner's code with TooSlow after `seconds` (main thread on Unix; no limit
@@ -58,7 +61,10 @@ def time_limit(seconds: float):
         raise TooSlow(f"no answer within {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # then again every 0.2 s: an alarm that lands in a finalizer (__del__, a weakref callback) is
+    # swallowed by Python ("Exception ignored in ..."), and a one-shot timer left an endless loop
+    # running forever (seen once in CI, in the lesson 02 check's full-suite run)
+    signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT_S)
     try:
         yield
     finally:
