@@ -15,8 +15,8 @@
 # The series is built on an article, *Fighting Entropy: Applying the Second Law of
 # Thermodynamics to Distributed Caching* (June 2025), which we call [**the article**](../docs/glossary.md#the-article) from here on.
 # It names the disorder (stale data, wasted memory, fragile complexity) and the defences (TTLs,
-# invalidation, bounded memory with eviction, consistent hashing, monitoring), and it ends on an
-# honest note: "While you can't eliminate entropy, you can actively manage and contain it." Each
+# invalidation, bounded memory with eviction, consistent hashing, monitoring), and before its
+# defences it says: "While you can't eliminate entropy, you can actively manage and contain it." Each
 # notebook takes one defence, measures it, and says so where Redis behaves differently from
 # what the article claims.
 #
@@ -52,8 +52,8 @@
 # `lab.connect()` gives a normal redis-py client. With nothing configured it talks to an embedded
 # fake Redis: [fakeredis](https://github.com/cunla/fakeredis-py), a Python imitation of Redis that
 # runs inside this notebook, plus [**the twin**](../docs/glossary.md#the-twin), this lab's model of
-# how Redis 7.0 accounts for memory, expires keys and evicts them (fakeredis alone does none of
-# that; [docs/twin.md](../docs/twin.md) has the details). This notebook needs only `GET` and
+# how Redis 7.0 accounts for memory, expires keys and evicts them (fakeredis alone has no memory
+# accounting, no eviction and only lazy expiry; [docs/twin.md](../docs/twin.md) has the details). This notebook needs only `GET` and
 # `SET`; later ones lean on the twin. Set `ENTROPY_LAB_REDIS_URL=redis://host:6379/0` before
 # starting Jupyter and the same cells run against your own server. The banner says which one you
 # are on.

@@ -286,7 +286,9 @@ if box_backend == "fake":
 # cycle happens to run (its phase is not yours to choose), so the rows in between differ from
 # run to run. The two facts above do not. Memory is noisier still on a real server: `used_memory`
 # also moves with client buffers and the allocator, so only the twin's memory numbers are
-# asserted here. The picture, on the backend you ran:
+# asserted here. On the twin, `used_memory` comes from its memory model (jemalloc's size classes),
+# not from a measurement; a real Redis 7.0.15 held about 335 KiB here, not 282, partly in client
+# buffers. The picture, on the backend you ran:
 
 # %%
 fig, ax = plots.new_figure("Expired keys linger until Redis reclaims them", "ms after the shared deadline",
@@ -482,8 +484,9 @@ assert all(b.hit_ratio < a.hit_ratio for a, b in zip(first, second))
 # the 90% target needs a longer TTL: the bottom of the band moves up. Its prices change a little
 # less often per item, so its stale reads stay under 1% a little longer. Measured on a 1 s grid
 # while writing this notebook, the first catalogue's band runs from 8 to 16 s and the bigger
-# one's from 19 to 27 s: they do not even overlap. (The edges are ragged: stale reads hinge on
-# which popular item changed when, so 18 and 19 s also pass on the first, 33 s on the second.)
+# one's from 19 to 27 s: their main bands do not overlap. (The edges are ragged: stale reads hinge
+# on which popular item changed when, so 18 and 19 s also pass on the first, 33 s on the second;
+# only 19 s, at the ragged edge of both, passes on both.)
 #
 # A good TTL belongs to a workload; measure it on yours. And the faster the data changes, the
 # lower the top of the band, until no TTL meets both targets. Then you need the next notebook's
@@ -533,8 +536,9 @@ plots.show(ttl.plot_stampede([none], ttl=workload.ttl))
 # The first defence is **[jitter](../docs/glossary.md#jitter)**: give each copy a slightly different TTL, so that copies made
 # together expire over a window instead of in one instant. Write `jittered(base, rng)`: it
 # returns the TTL for one copy, in seconds: `base` stretched or shrunk at random, for **any**
-# base (a 4 s TTL and a 60 s TTL both need jitter), always positive, and on average close to
-# `base` (jitter spreads deadlines; it should not quietly make every copy shorter or longer).
+# base (a 4 s TTL and a 60 s TTL both need jitter), always positive, never more than 50% away from
+# `base`, and on average close to `base` (jitter spreads deadlines; it should not quietly make
+# every copy shorter or longer).
 # The check calls your function with several bases, then replays two stampedes with it (the one
 # above, with a 15 s TTL, and another with a 30 s TTL) and passes when the peak load comes down
 # to **at most half** of the undefended peak in both.
@@ -592,7 +596,9 @@ assert jitter.peak <= none.peak / 2
 # $$-\,\delta \cdot \beta \cdot \ln(\mathrm{rand}) \;\geq\; \text{time left before expiry}$$
 #
 # The chance of that is $e^{-\text{left}/(\delta\beta)}$: negligible while the deadline is far,
-# high just before it. With $\beta = 1$ and a 200 ms recompute:
+# high just before it. $\beta$ is the knob: above 1 readers refresh earlier (more early source
+# reads), below 1 later; $\beta = 1$ is the paper's default. With $\beta = 1$ and a 200 ms
+# recompute:
 
 # %%
 import math
@@ -746,8 +752,8 @@ quiz.show("01")
 # - A TTL bounds the staleness **age** of every read by the TTL itself. It does not bound the
 #   stale-read **fraction**: that grows with the TTL and with how often the data changes.
 # - Choose a TTL from two measurements, stale reads and hit ratio, never from the hit ratio alone.
-# - A good TTL belongs to a workload: the two catalogues' bands did not even overlap. Measure
-#   yours.
+# - A good TTL belongs to a workload: the two catalogues' bands barely touched (only 19 s passed
+#   on both). Measure yours.
 # - A plain `SET` removes a TTL. Expired keys are invisible at once but reclaimed later.
 # - Synchronised expiry is a stampede waiting to happen: jitter spreads keys apart, XFetch or a
 #   lock protects each hot key.

@@ -222,8 +222,8 @@ assert listing.keys_reply == listing.scan_total == 10_000 and listing.scan_large
 # %% [markdown]
 # The timings depend on your machine and on the backend, so the next cell prints them only against
 # a real Redis (`ENTROPY_LAB_BACKEND=server`; its output is not compared when the notebook is
-# tested). The embedded fake is Python, many times slower than Redis, and its `SCAN` walks the whole
-# keyspace on every call (a shortcut of the fake, not a property of Redis): its timings would
+# tested). The embedded fake is Python, many times slower than Redis, and its first `SCAN` call
+# sorts the whole keyspace (a shortcut of the fake, not a property of Redis): its timings would
 # mislead. On a real Redis each `SCAN` call does a small, bounded amount of work, so the longest call
 # takes a fraction of the time of the one `KEYS` call. Both times include reading the reply.
 
@@ -289,8 +289,8 @@ for service in (api, worker):
 
 # %% [markdown]
 # The `Publisher` is the writer's side: it fixes Redis first (`UNLINK`, `SET`, or a SCAN + UNLINK
-# prefix clear), then publishes the message. `PUBLISH` answers with the number of subscribers that
-# received it. On a real server delivery happens on the subscriber threads, so the cell waits (with a
+# prefix clear), then publishes the message. `PUBLISH` answers with the number of subscribers it
+# was queued to (a subscriber that falls too far behind is disconnected and loses what was queued). On a real server delivery happens on the subscriber threads, so the cell waits (with a
 # timeout) until each subscriber has applied every message before it looks at the L1s:
 
 # %%
@@ -516,7 +516,8 @@ assert with_ttl.source_reads > pubsub.source_reads
 # position lives on the server. `XREADGROUP ... >` returns every entry the group has not seen yet,
 # and `XACK` marks it done. An entry delivered but never acknowledged (the instance crashed mid-way)
 # stays on the group's pending list, and the instance reads those first when it comes back
-# (`XREADGROUP ... 0`). An instance that was away replays exactly what it missed.
+# (`XREADGROUP ... 0`, under the same consumer name; entries left by a consumer that never returns
+# need `XAUTOCLAIM`). An instance that was away replays exactly what it missed.
 #
 # Here are those raw commands once, on a stream of their own. Look for the entry's fields coming
 # back, one acknowledgement, and nothing left pending:
@@ -570,9 +571,10 @@ assert not served.stale
 #   pushes for free.
 # - **Durable only as far as Redis is.** Redis replicates asynchronously: an `XADD` the primary has
 #   acknowledged is lost if the primary fails before a replica received it, and after the failover
-#   nobody knows. A restart with no persistence loses the whole log; with RDB snapshots only,
-#   everything since the last snapshot; with `appendonly yes` and the default `appendfsync
-#   everysec`, up to about a second. `WAIT` narrows the failover window; it does not make Redis a
+#   nobody knows. A crash with no persistence loses the whole log (so does any restart); with RDB
+#   snapshots only, a crash loses everything since the last snapshot; with `appendonly yes` and the
+#   default `appendfsync everysec`, about the last second. (A clean `SHUTDOWN` saves or flushes
+#   first when persistence is on.) `WAIT` narrows the failover window; it does not make Redis a
 #   consensus log.
 # - **Groups leak.** A group lives in the stream until someone runs `XGROUP DESTROY`. With one group
 #   per instance and autoscaling, every instance that ever ran leaves its group (and its pending
@@ -667,8 +669,8 @@ inv.cached_state(r, ns, truth, "item:1")
 #   marker that says "version 2 exists". Readers treat a tombstone as a miss, and an old fill cannot overwrite it.
 #
 # `inv.versioned_fill` does the compare-and-set with `WATCH`/`MULTI`: `WATCH` the key, `GET` it,
-# compare versions, then `MULTI` / `SET` / `EXEC`. If anyone touches the key between the `WATCH` and
-# the `EXEC`, Redis refuses the `EXEC` and the fill starts over. `inv.replay_race` replays the same
+# compare versions, then `MULTI` / `SET` / `EXEC`. If anyone modifies the key (a write, or its
+# expiry) between the `WATCH` and the `EXEC`, Redis refuses the `EXEC` and the fill starts over. `inv.replay_race` replays the same
 # three steps with the fill and the kind of invalidation you give it; first the plain ones again,
 # then the versioned ones:
 

@@ -107,10 +107,11 @@ lab.table(["policy", "candidates", "chooses", "when no candidate is left"],
 # %%
 with lab.sandbox(maxmemory="2mb", maxmemory_policy="noeviction") as s:
     refused = ev.fill(s, 1200, value_size=1024)
+    source = ev.source_of(s)  # "model: the twin ..." or "measured: Redis ...": what ran the sandbox
 print(refused.error or "no write was refused: everything fit under this limit")
 print(f"writes accepted: {refused.written} of {refused.attempted}, keys stored: {refused.keys}, "
       f"evicted: {refused.evicted_keys}")
-print(f"({ev.source_of(r)})")
+print(f"({source})")
 
 # %% [markdown]
 # That is the OOM error, under `noeviction`. redis-py raises it as `OutOfMemoryError`; the
@@ -138,11 +139,12 @@ fills = {"noeviction": refused}
 for policy in ("allkeys-lru", "volatile-lru"):
     with lab.sandbox(maxmemory="2mb", maxmemory_policy=policy) as s:
         fills[policy] = ev.fill(s, 1200, value_size=1024)
+        measured = lab.backend_of(s) != "fake"
 
 # %%
 lab.table(["policy", "writes accepted", "first refused (write #)", "keys kept", "evicted_keys", "used_memory (KB)", "source"],
           [[p, f.written, f.first_oom + 1 if f.first_oom is not None else "none", f.keys, f.evicted_keys,
-            f.used_memory // 1024, ev.source_of(r)] for p, f in fills.items()])
+            f.used_memory // 1024, source] for p, f in fills.items()])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 lru, none_, volatile = fills["allkeys-lru"], fills["noeviction"], fills["volatile-lru"]
@@ -153,7 +155,8 @@ assert 700 <= lru.keys <= 900
 # %% [markdown]
 # Under `allkeys-lru` all 1,200 writes succeeded: Redis evicted old keys and kept the roughly 800
 # that fit (1 KB values in 2 MB, after the empty server's own memory). `volatile-lru` without TTLs
-# behaves exactly like `noeviction`: there is nothing it may evict, so it refuses writes.
+# refuses writes just like `noeviction`: there is nothing it may evict. (On a real server a few
+# writes may still get through after the first refusal, as memory moves by a few hundred bytes.)
 #
 # So how could the article get an OOM error under `allkeys-lru`? One way: a limit below what an
 # empty server already uses. Then even eviction cannot help, because there is nothing to evict.
@@ -162,7 +165,8 @@ assert 700 <= lru.keys <= 900
 with lab.sandbox(maxmemory="500kb", maxmemory_policy="allkeys-lru") as s:
     empty_usage = ev.info_int(s, "used_memory")
     tiny = ev.fill(s, 10, value_size=1024)
-print(f"empty server uses {empty_usage // 1024} KB; writes accepted: {tiny.written} of 10 ({ev.source_of(r)})")
+    source = ev.source_of(s)
+print(f"empty server uses {empty_usage // 1024} KB; writes accepted: {tiny.written} of 10 ({source})")
 print(tiny.error)
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
@@ -179,13 +183,13 @@ assert 700 * 1024 < empty_usage < 1200 * 1024 and tiny.written == 0
 # Redis's; the claim is checked when the notebook runs against a real server.)
 
 # %%
-if lab.backend_of(r) == "fake":
+if not measured:
     print("timed only against a real Redis: on the twin the time is Python's, not Redis's")
 else:
     print(f"fill of 1,200 keys: {fills['allkeys-lru'].seconds * 1000:.0f} ms")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
-if lab.backend_of(r) != "fake":
+if measured:
     assert fills["allkeys-lru"].seconds < 1.0
 
 # %% [markdown]
@@ -209,9 +213,10 @@ if lab.backend_of(r) != "fake":
 # %%
 with lab.sandbox(maxmemory="10mb", maxmemory_policy="allkeys-lru") as s:
     article = ev.fill(s, 9000, value_size=1024)
+    source = ev.source_of(s)
 print(f"writes accepted: {article.written:,} of {article.attempted:,}; errors: {article.error or 'none'}")
 print(f"keys kept: {article.keys:,}, evicted: {article.evicted_keys:,}, "
-      f"memory used: {article.used_memory / 2**20:.2f}M ({ev.source_of(r)})")
+      f"memory used: {article.used_memory / 2**20:.2f}M ({source})")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert article.first_oom is None and article.written == 9000 and 6700 <= article.keys <= 7300
@@ -232,10 +237,11 @@ assert article.first_oom is None and article.written == 9000 and 6700 <= article
 # %%
 with lab.sandbox(maxmemory="2mb") as s:
     results = ev.compare_policies(s, n_keys=600, value_size=4096, ttl_every=2)
+    source = ev.source_of(s)
 
 # %%
 lab.table(["policy", "writes refused", "keys kept", "keys with TTL kept", "evicted_keys", "source"],
-          [[f.policy, f.failed, f.keys, f.ttl_keys_left, f.evicted_keys, ev.source_of(r)] for f in results])
+          [[f.policy, f.failed, f.keys, f.ttl_keys_left, f.evicted_keys, source] for f in results])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 by_policy = {f.policy: f for f in results}
@@ -320,9 +326,10 @@ assert runs[10].older_half_survived < 0.15 and runs[1].older_half_survived > 0.4
 SAMPLES = 5
 with lab.sandbox(maxmemory="2mb") as s:
     here = ev.lru_survival(s, samples=SAMPLES, value_size=2048)
+    source = ev.source_of(s)
 twin_run = runs.get(SAMPLES)
 print(f"samples {SAMPLES}: older half survived {here.older_half_survived:.0%}, "
-      f"newer half evicted {here.newer_half_evicted:.0%} ({ev.source_of(r)})"
+      f"newer half evicted {here.newer_half_evicted:.0%} ({source})"
       + (f"; twin above: {twin_run.older_half_survived:.0%}" if twin_run else ""))
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
@@ -346,7 +353,8 @@ except lab.LabError as exc:
 # `allkeys-lfu` and `volatile-lfu` evict the key used **least often**. Redis keeps that count, the
 # [LFU counter](../docs/glossary.md#lfu-counter), in the same 24 bits as the LRU clock: 16 bits of "last decrement time" in minutes and an 8-bit
 # counter that saturates at 255. To fit millions of hits into 255 values the counter is
-# logarithmic: an access increments it with probability `1 / ((counter - 5) * lfu-log-factor + 1)`.
+# logarithmic: an access increments it with probability `1 / ((counter - 5) * lfu-log-factor + 1)`
+# (always, while the counter is 5 or below).
 # A new key starts at 5, so it is not evicted before it had a chance to be read.
 #
 # Measure it with `OBJECT FREQ` (which does not count as an access) after 0 to 1,000 `GET`s, for
@@ -355,8 +363,9 @@ except lab.LabError as exc:
 # %%
 with lab.sandbox() as s:
     growth = ev.lfu_counter_growth(s, log_factors=(0, 1, 10, 100), checkpoints=(0, 1, 10, 100, 1000))
+    source = ev.source_of(s)
 lab.table(["lfu-log-factor", "0 GETs", "1", "10", "100", "1,000", "source"],
-          [[f, *c, ev.source_of(r)] for f, c in growth.items()])
+          [[f, *c, source] for f, c in growth.items()])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert all(counts[0] == 5 for counts in growth.values())
@@ -433,9 +442,10 @@ lfu_explorer(10, 1)
 # once-a-second timestamp Redis's LRU ranks keys by) and LFU decay act as they would on a server. Three seeded traces of 6,000 requests over 1,000 keys, at 100 requests/s:
 #
 # - **zipf**: a few keys are very popular, most are rare (Zipf, alpha 1), popularity never changes;
-# - **scans**: the same, plus a one-off scan of 500 cold keys every 1,200 requests (a batch job, a
-#   crawler);
-# - **shifting**: the popular half of the keys changes every 1,200 requests (news, sales).
+# - **scans**: the same, but a scan of 500 never-seen keys replaces 500 of every 1,200 requests (a
+#   batch job, a crawler);
+# - **shifting**: the hot half of the keys swaps with the other half every 1,200 requests, and swaps
+#   back 1,200 requests later (news, sales).
 #
 # Every key gets the same one-hour TTL so that `volatile-ttl` has candidates. First, hit ratio
 # against cache size on the Zipf trace. The dashed line is a target of 60%: look for where each
@@ -505,8 +515,9 @@ assert all(c["allkeys-random"][i] < max(c[p][i] for p in c) for c in all_curves.
 #   popular key out; LFU gives it a counter of 5 and evicts it first. With the bigger cache LFU's
 #   lead is larger on scans than on plain Zipf.
 # - **Shifting** popularity is where LFU's lead is smallest, and with the bigger cache it falls
-#   just behind LRU: yesterday's hot keys keep high counters that decay only one step a minute,
-#   and hold memory the new hot keys need. LRU forgets them as soon as they stop being read.
+#   just behind LRU: the old hot keys keep the high counters they earned (the whole trace lasts one
+#   simulated minute, and with `lfu-decay-time 1` a counter loses at most one step in that time),
+#   so they hold memory the new hot keys need. LRU forgets them as soon as they stop being read.
 # - Random is never the best choice.
 #
 # ### Optional deep dive: the request rate matters (the 1 s LRU clock)
@@ -567,8 +578,9 @@ policy_explorer("allkeys-lru", 5, 100, "zipf")
 # %%
 with lab.sandbox() as s:
     per_key = {size: ev.bytes_per_key(s, 1000, size) for size in (100, 1024)}
+    source = ev.source_of(s)
 for size, cost in per_key.items():
-    print(f"{size:,} B values: {cost:,.0f} bytes of used_memory per key ({ev.source_of(r)})")
+    print(f"{size:,} B values: {cost:,.0f} bytes of used_memory per key ({source})")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert 1.5 < per_key[100] / 100 < 3.0 and per_key[1024] > 1024
@@ -589,8 +601,9 @@ assert 1.5 < per_key[100] / 100 < 3.0 and per_key[1024] > 1024
 # %%
 with lab.sandbox() as s:
     usage = ev.memory_usage_rows(s)
+    source = ev.source_of(s)
 lab.table(["value", "encoding", "MEMORY USAGE (bytes)", "overhead (bytes)", "source"],
-          [[row.what, row.encoding, row.usage, row.overhead, ev.source_of(r)] for row in usage])
+          [[row.what, row.encoding, row.usage, row.overhead, source] for row in usage])
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 enc = {row.value_bytes: row for row in usage}
@@ -666,8 +679,8 @@ else:
 # ### Read this after your check passes
 #
 # On the news trace LRU wins: at 200 keys it reaches 76.1% and LFU 74.0%. When the hot set moves,
-# the morning's stories keep the high LFU counters they earned, and their counters decay by only one
-# a minute, so they hold memory the afternoon's stories need. LRU forgets them as soon as they stop
+# the morning's stories keep the high LFU counters they earned (the trace lasts one simulated minute,
+# in which a counter loses at most one step), so they hold memory the afternoon's stories need. LRU forgets them as soon as they stop
 # being read. The policy that won on Zipf loses here: size a cache on your own traffic.
 
 # %% [markdown]
@@ -723,7 +736,8 @@ check_eviction_prediction(predict)
 # %%
 with lab.sandbox() as s:
     order = ev.eviction_order(s, ev.PREDICTION_KEYS, ev.PREDICTION_POLICY, ev.PREDICTION_EVICT)
-print(order, f"({ev.source_of(r)})")
+    source = ev.source_of(s)
+print(order, f"({source})")
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert order == ["rate:ip1", "session:bob", "page:home"]

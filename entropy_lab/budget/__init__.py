@@ -12,7 +12,8 @@ threads), so a sweep of dozens of configurations runs in seconds:
 
 Where it leans on behaviour measured elsewhere in the series (and not re-simulated): pub/sub
 loses messages sent while a subscriber is away and a stream replays them (notebook 02); an empty
-Redis uses about 1 MB and a key costs its value plus about 100 bytes (FACTS, notebook 03);
+Redis uses about 1 MB and a key costs at least its value plus about 100 bytes (a floor: notebook 03
+measured more on a real server);
 rendezvous hashing moves about 1/(N+1) of the keys and modulo hashing about N/(N+1) (notebook
 04). Eviction here is a simple stand-in for Redis's; the twin (`entropy_lab.twin`) models the
 real algorithm. `replay_on_redis` runs the same service against a real redis-py client so the

@@ -13,8 +13,9 @@ from .seeds import SeedRuns
 
 # How to fix each objective, the same whether judged on one workload or on several.
 FIXES = {
-    "stale reads": "tell the caches about writes (invalidation), and close the race and the outage gap "
-                   "(versioned writes, a stream, or a short local-cache TTL).",
+    "stale reads": "tell the caches about writes (invalidation), close the race (versioned writes), and "
+                   "keep local caches short or off: they serve stale copies while an instance misses "
+                   "invalidations (a stream replays what it missed only once it is back).",
     "hit ratio": "keep copies longer (a longer TTL) or give Redis more memory.",
     "source peak": "spread expiries with TTL jitter, and move fewer keys when a shard is added "
                    "(consistent hashing, more shards).",

@@ -28,8 +28,8 @@ def _stale_hint(config: BudgetConfig) -> str:
     if not config.versioned:
         return "close the cache-aside race: versioned=True stops a late fill from writing an old version back."
     if config.l1_ttl != 0:
-        return ("the local caches serve stale copies while instance 3 misses pub/sub (the outage): "
-                "turn them off (l1_ttl=0) or replay what it missed (a stream), if the budget allows.")
+        return ("the local caches serve stale copies while instance 3 misses pub/sub (the outage), and a "
+                "stream only replays what it missed once it is back: turn the local caches off (l1_ttl=0).")
     return ("what is left comes from back-office writes that tell no cache: only the TTL bounds those copies, "
             "so shorten it (and check the hit ratio still holds).")
 
@@ -71,14 +71,16 @@ def _over_budget(runs: SeedRuns) -> Verdict:
     """Every objective met, too dear: the hint names the biggest bill."""
     items = runs.energy_items()
     biggest = max(items, key=items.get)
-    return verdict(False, f"meets every objective on all {len(CAPSTONE_SEEDS)} workloads, but spends "
+    return verdict(False, f"meets every objective over the {len(CAPSTONE_SEEDS)} workloads (rates on average, "
+                          f"peaks and memory on every one), but spends "
                           f"{runs.mean('energy'):.1f} units/s on average (worst {runs.worst('energy'):.1f}); "
                           f"the budget is {ENERGY_BUDGET:g}.", _ENERGY_HINTS[biggest])
 
 
 def _passed(runs: SeedRuns) -> Verdict:
     """What the learner just proved, mean and worst of each measure."""
-    return verdict(True, f"meets every objective on all {len(CAPSTONE_SEEDS)} workloads: stale reads "
+    return verdict(True, f"meets every objective over the {len(CAPSTONE_SEEDS)} workloads (rates on average, "
+                         f"peaks and memory on every one; model): stale reads "
                          f"{runs.mean('stale_fraction'):.3%} on average (worst {runs.worst('stale_fraction'):.3%}), "
                          f"hit ratio {runs.mean('hit_ratio'):.1%} (worst {runs.worst('hit_ratio'):.1%}), source peak "
                          f"at most {runs.worst('source_peak')}/s, memory {runs.worst('memory_mb'):.1f} MB, for "
