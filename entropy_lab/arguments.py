@@ -14,8 +14,14 @@ from .errors import LabError
 
 
 def is_number(value: object) -> bool:
-    """True for a finite int or float (numpy's included); False for bools, NaN, infinities and the rest."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    """True for a finite int or float (numpy's included); False for bools, NaN, infinities, ints too
+    big for a float (10**400: every helper computes in floats) and the rest."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def is_whole(value: object) -> bool:

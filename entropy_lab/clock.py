@@ -10,8 +10,23 @@ import threading
 import time as _time
 from typing import Protocol, runtime_checkable
 
+from .arguments import is_number
+from .errors import LabError
+
 # 2026-01-01T00:00:00Z: a fixed start keeps fake-mode outputs identical run to run.
 VIRTUAL_EPOCH = 1_767_225_600.0
+
+
+class DurationError(LabError, ValueError):
+    """A sleep of a negative, infinite or non-numeric duration."""
+
+
+def duration(seconds: object) -> float:
+    """`seconds` if it is a finite number, 0 or more: an infinite sleep would stop a virtual clock
+    for good (every later command fails) and hang a real one."""
+    if not is_number(seconds) or seconds < 0:
+        raise DurationError(f"lab.sleep needs a finite number of seconds, 0 or more (such as 5), not {seconds!r}.")
+    return float(seconds)
 
 
 @runtime_checkable
@@ -45,8 +60,7 @@ class VirtualClock:
 
     def sleep(self, seconds: float) -> None:
         """Advance time by `seconds` without waiting."""
-        if seconds < 0:
-            raise ValueError(f"sleep needs a duration of 0 s or more, not {seconds}")
+        seconds = duration(seconds)
         with self._lock:
             self._now += seconds
 
@@ -65,9 +79,7 @@ class RealClock:
         return _time.time()
 
     def sleep(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError(f"sleep needs a duration of 0 s or more, not {seconds}")
-        _time.sleep(seconds)
+        _time.sleep(duration(seconds))
 
     def __repr__(self) -> str:
         return "RealClock()"

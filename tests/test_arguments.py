@@ -14,7 +14,7 @@ def test_finite_ints_and_floats_are_numbers(value):
     assert is_number(value)
 
 
-@pytest.mark.parametrize("value", [True, False, None, "3", math.nan, math.inf, -math.inf, [1], 1j])
+@pytest.mark.parametrize("value", [True, False, None, "3", math.nan, math.inf, -math.inf, [1], 1j, 10**400])
 def test_bools_text_nan_and_infinities_are_not(value):
     assert not is_number(value) and not is_whole(value)
 
@@ -56,3 +56,16 @@ def test_a_lesson_can_raise_its_own_error_class():
         number("ttl", -1, above=0, error=TTLInputError)
     with pytest.raises(ValueError):  # TTLInputError is also a ValueError, for code written before the lab
         whole_number("n", "many", error=TTLInputError)
+
+
+def test_an_int_too_big_for_a_float_is_a_verdict_not_an_overflow():
+    """10**400 made math.isfinite raise OverflowError inside helpers and self-checks."""
+    from entropy_lab import monitoring as mon
+    from entropy_lab.checks import check_interval_hit_ratio, check_jitter, check_stale_key_share
+
+    with pytest.raises(LabError):
+        mon.hit_ratio(10**400, 1)
+    for check, answer in ((check_interval_hit_ratio, lambda before, after: 10**400),
+                          (check_jitter, lambda base, rng: 10**400),
+                          (check_stale_key_share, lambda r, ns, truth: 10**400)):
+        assert not check(answer)

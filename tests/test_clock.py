@@ -25,11 +25,18 @@ def test_virtual_clock_is_shared_by_fake_servers(fake_mode):
     assert a.get("k") is None and b.get("k") is None
 
 
-def test_negative_sleep_is_a_clear_error():
-    with pytest.raises(ValueError, match="0 s or more"):
-        clock.VirtualClock().sleep(-1)
-    with pytest.raises(ValueError, match="0 s or more"):
-        clock.RealClock().sleep(-1)
+@pytest.mark.parametrize("seconds", [-1, float("inf"), float("nan"), "1", None, True])
+def test_a_sleep_that_is_not_a_finite_duration_is_one_sentence(seconds):
+    """Not a traceback, and not a virtual clock stuck at infinity (every later command failed)."""
+    from entropy_lab.errors import LabError
+
+    for sleeper in (clock.VirtualClock(), clock.RealClock()):
+        with pytest.raises(LabError, match="finite number of seconds, 0 or more"):
+            sleeper.sleep(seconds)
+    virtual = clock.VirtualClock()
+    with pytest.raises(LabError):
+        virtual.sleep(seconds)
+    assert virtual.time() == clock.VirtualClock().time()
 
 
 def test_real_clock_really_waits():

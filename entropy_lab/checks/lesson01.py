@@ -6,12 +6,12 @@ server and never switch the lab's clock (a live notebook keeps its real clock).
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from functools import lru_cache
 from statistics import fmean
 
 from .. import ttl
+from ..arguments import is_number
 from ..backends import scratch_client
 from ..namespaces import namespace
 from . import TooSlow, Verdict, time_limit, verdict
@@ -46,7 +46,8 @@ def ttl_choice_result(ttl_seconds: float) -> ttl.TTLResult:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    """A usable number, or an infinity or NaN (which get a sentence of their own)."""
+    return is_number(value) or (isinstance(value, float) and not math.isfinite(value))
 
 
 def check_ttl_choice(ttl_seconds) -> Verdict:
@@ -131,7 +132,7 @@ def check_jitter(fn) -> Verdict:
     every = [v for values in draws.values() for v in values]
     if any(v is None for v in every):
         return verdict(False, "your function returned None.", "finish it with `return <a number of seconds>`.")
-    bad = next((v for v in every if not _is_number(v) or not math.isfinite(v)), None)
+    bad = next((v for v in every if not is_number(v)), None)
     if bad is not None:
         return verdict(False, f"your function returned {bad!r}, not a number of seconds.",
                        "return base scaled by a random factor: a float such as 14.2.")

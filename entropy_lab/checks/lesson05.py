@@ -109,8 +109,8 @@ def _answer(fn, before: dict, after: dict, which: str, hits: int, misses: int) -
         return verdict(False, f"your function returned {got!r} for {which}.", "return the ratio, a float.")
     try:
         return float(got)
-    except (TypeError, ValueError):
-        return verdict(False, f"your function returned {got!r} for {which}, not a number.",
+    except (TypeError, ValueError, OverflowError):
+        return verdict(False, f"your function returned {got!r:.60} for {which}, not a number.",
                        "return a float between 0 and 1.")
 
 
