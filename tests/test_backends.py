@@ -314,3 +314,18 @@ def test_a_twin_client_the_lab_did_not_make_keeps_its_own_clock():
     own = clock.VirtualClock()
     client = fake_client(TwinServer(clock=own))
     assert backends.clock_of(client) is own
+
+
+@pytest.mark.parametrize("not_a_client", [None, "redis://127.0.0.1:6379/0", 42])
+def test_something_that_is_not_a_client_gets_one_sentence(not_a_client):
+    """r left as None or a URL after a failed cell: a LabError, not a weakref TypeError."""
+    import entropy_lab as lab
+    from entropy_lab import eviction as ev
+    from entropy_lab import invalidation as inv
+    from entropy_lab.errors import LabError
+
+    for call in (lambda c: lab.backend_of(c), lambda c: lab.banner(c), lambda c: lab.namespace(c, "02"),
+                 lambda c: lab.close(c), lambda c: ev.source_of(c), lambda c: ev.fill(c, 10),
+                 lambda c: inv.clear_prefix(c, "x")):
+        with pytest.raises(LabError, match="needs a Redis client"):
+            call(not_a_client)

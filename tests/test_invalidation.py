@@ -405,3 +405,18 @@ def test_notebook_02_runs_on_the_fake_without_starting_a_thread(fake_mode, monke
         if cell.cell_type == "code":
             exec(compile(cell.source, f"02_invalidation cell {number}", "exec"), scope)
     assert inv.subscriber_threads() == 0
+
+
+def test_a_transport_typo_or_a_lone_strategy_is_one_sentence(fake_mode):
+    """'Pubsub' used to fail deep inside the replay with an IndexError."""
+    from entropy_lab.errors import LabError
+
+    for typo in ("Pubsub", "pubsbu", "streams"):
+        with pytest.raises(LabError, match="not a transport"):
+            inv.Strategy("mine", typo)
+    client = lab.connect()
+    ns = lab.namespace(client, "02")
+    with pytest.raises(LabError, match="a list of strategies"):
+        inv.compare_strategies(client, ns, inv.Strategy("mine", "pubsub"))
+    with pytest.raises(LabError, match="inv.Strategy objects"):
+        inv.compare_strategies(client, ns, ["pubsub"])

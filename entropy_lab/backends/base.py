@@ -13,6 +13,7 @@ import redis
 
 from .. import clock as lab_clock
 from ..clock import Clock
+from ..errors import LabError
 from ..twin import server_of
 
 
@@ -59,9 +60,12 @@ def copy_client(client: redis.Redis) -> redis.Redis:
                                                    **pool.connection_kwargs))
 
 
+CLIENT_TYPES = (redis.Redis, redis.RedisCluster)
+
+
 def owner_of(client: redis.Redis) -> Backend | None:
-    """The backend that made `client`, or None for a client the lab did not make."""
-    return _owner.get(client)
+    """The backend that made `client`, or None for a client the lab did not make (or no client)."""
+    return _owner.get(client) if isinstance(client, CLIENT_TYPES) else None
 
 
 def backend_of(client: redis.Redis) -> str:
@@ -72,6 +76,8 @@ def backend_of(client: redis.Redis) -> str:
     backend = owner_of(client)
     if backend is not None:
         return backend.name
+    if not isinstance(client, CLIENT_TYPES):  # r left as None or a URL after a failed cell
+        raise LabError(f"this needs a Redis client (r = lab.connect() or a sandbox), not {type(client).__name__}.")
     return "fake" if isinstance(client, fakeredis.FakeRedis) else "live"
 
 
@@ -95,6 +101,7 @@ def another_client(client: redis.Redis) -> redis.Redis:
 
 def close(client: redis.Redis) -> None:
     """Close `client` and its backend's other clients; a private server it owns stops too."""
+    backend_of(client)  # one sentence for something that is not a client
     backend = owner_of(client)
     client.close()
     if backend is not None:

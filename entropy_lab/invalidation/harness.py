@@ -23,12 +23,19 @@ from .streams import InvalidationLog, LogReader
 from .versioning import plain_fill, versioned_fill
 
 
+TRANSPORTS = (None, "pubsub", "stream")
+
+
 @dataclass(frozen=True)
 class Strategy:
     name: str
     transport: str | None = None   # None, "pubsub" or "stream"
     ttl: float | None = None
     versioned: bool = False
+
+    def __post_init__(self) -> None:
+        if self.transport not in TRANSPORTS:
+            raise LabError(f"{self.transport!r} is not a transport: use None, 'pubsub' or 'stream'.")
 
 
 STRATEGIES = (
@@ -276,4 +283,9 @@ def run_strategy(client: redis.Redis, ns: Namespace, strategy: Strategy, scenari
 def compare_strategies(client: redis.Redis, ns: Namespace, strategies: Iterable[Strategy] = STRATEGIES,
                        scenario: Scenario = Scenario()) -> list[Outcome]:
     """`run_strategy` for each strategy, on the same traffic and faults."""
+    if isinstance(strategies, Strategy):
+        raise LabError("compare_strategies takes a list of strategies, e.g. [my_strategy], even for one.")
+    strategies = list(strategies)
+    if not all(isinstance(s, Strategy) for s in strategies):
+        raise LabError("compare_strategies takes inv.Strategy objects, e.g. [inv.Strategy('mine', 'pubsub')].")
     return [run_strategy(client, ns, s, scenario) for s in strategies]
