@@ -329,3 +329,27 @@ def test_something_that_is_not_a_client_gets_one_sentence(not_a_client):
                  lambda c: inv.clear_prefix(c, "x")):
         with pytest.raises(LabError, match="needs a Redis client"):
             call(not_a_client)
+
+
+def test_a_server_lost_mid_lesson_is_one_sentence_in_a_notebook(monkeypatch, capsys):
+    """lab.connect on a real server teaches IPython to show redis-py's ConnectionError and
+    TimeoutError as one sentence with a way out, not a traceback."""
+    import IPython
+    import redis
+
+    from entropy_lab.backends import choose
+
+    registered = {}
+
+    class Shell:
+        def set_custom_exc(self, types, handler):
+            registered["types"], registered["handler"] = types, handler
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    choose.explain_lost_servers()
+    assert registered["types"] == (redis.ConnectionError, redis.TimeoutError)
+    error = redis.ConnectionError("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
+    registered["handler"](Shell(), type(error), error, None)
+    shown = capsys.readouterr().out.strip()
+    assert shown.startswith("Redis stopped answering (ConnectionError: Error 111") and "lab.connect()" in shown
+    assert "\n" not in shown

@@ -55,7 +55,36 @@ def connect(backend: str | None = None) -> redis.Redis:
     chosen = open_backend(chosen_backend(backend))
     client = chosen.checked_client() if isinstance(chosen, LiveBackend) else chosen.client()
     clock.use(chosen.clock)
+    if chosen.name != "fake":
+        explain_lost_servers()
     return client
+
+
+LOST_SERVER = ("Redis stopped answering ({error}). Start it again (or check ENTROPY_LAB_REDIS_URL) and run "
+               "r = lab.connect() again; unset ENTROPY_LAB_BACKEND and ENTROPY_LAB_REDIS_URL to use the "
+               "embedded fake Redis instead.")
+
+
+def lost_server_message(error: BaseException) -> str:
+    """The one sentence a notebook shows when the server went away in the middle of a lesson."""
+    return LOST_SERVER.format(error=f"{type(error).__name__}: {str(error).rstrip('.')}")
+
+
+def explain_lost_servers() -> None:
+    """In a notebook, show a lost connection as one sentence with a way out, not a redis-py traceback.
+    Outside IPython (scripts, tests) nothing changes."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:
+        print(lost_server_message(value))
+
+    shell.set_custom_exc((redis.ConnectionError, redis.TimeoutError), handler)
 
 
 def scratch_client() -> redis.Redis:
