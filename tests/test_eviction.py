@@ -1,11 +1,14 @@
 """Lesson 03 helpers: fills past maxmemory, the eight policies, approximated LRU, LFU, memory per
 key, eviction order, and the self-checks, on the twin and on a private real redis-server."""
+import time
+
 import pytest
 import redis
 
 import entropy_lab as lab
 from entropy_lab import clock
 from entropy_lab import eviction as ev
+from entropy_lab import monitoring as mon
 from entropy_lab.backends import ServerBackend
 from entropy_lab.checks import check_eviction_prediction, check_policy_and_size
 from entropy_lab.errors import LabError
@@ -341,8 +344,8 @@ def test_pure_helpers_refuse_bad_input_in_one_sentence(call, words):
     (lambda s: ev.configure(s, maxmemory_policy="volatile-tll"), "did you mean 'volatile-ttl'"),
     (lambda s: ev.configure(s, maxmemory_samples=0), "between 1 and 64"),
     (lambda s: ev.configure(s, maxmemory="lots"), "Redis refused maxmemory"),
-    (lambda s: ev.fill(s, -10), "n_keys must be at least 0"),
-    (lambda s: ev.fill(s, 10, value_size=-1), "value_size must be at least 0"),
+    (lambda s: ev.fill(s, -10), "n_keys must be between 0 and"),
+    (lambda s: ev.fill(s, 10, value_size=-1), "value_size must be between 0 and"),
     (lambda s: ev.fill(s, 10, batch=0), "batch must be at least 1"),
     (lambda s: ev.fill(s, 10.5), "whole number"),
     (lambda s: ev.fill(s, 10, ttl_every=1, ttl_s=0), "ttl_s must be at least 1"),
@@ -354,9 +357,9 @@ def test_pure_helpers_refuse_bad_input_in_one_sentence(call, words):
     (lambda s: ev.lru_survival(s, gap_s=0.5), "once a second"),
     (lambda s: ev.lfu_counter_growth(s, log_factors=(-1,)), "lfu-log-factor must be at least 0"),
     (lambda s: ev.lfu_counter_growth(s, checkpoints=(10, 1)), "increasing order"),
-    (lambda s: ev.lfu_decay(s, hits=-1), "hits must be at least 0"),
+    (lambda s: ev.lfu_decay(s, hits=-1), "hits must be between 0 and"),
     (lambda s: ev.lfu_decay(s, idle_minutes=(5, 1)), "increasing order"),
-    (lambda s: ev.bytes_per_key(s, 0), "n_keys must be at least 1"),
+    (lambda s: ev.bytes_per_key(s, 0), "n_keys must be between 1 and"),
     (lambda s: ev.eviction_order(s, ev.PREDICTION_KEYS, "volatile_ttl", 3), "did you mean 'volatile-ttl'"),
     (lambda s: ev.eviction_order(s, ev.PREDICTION_KEYS, "noeviction", 3), "not one this helper runs"),
     (lambda s: ev.eviction_order(s, ev.PREDICTION_KEYS, "volatile-ttl", 0), "between 1 and 7"),
@@ -374,3 +377,24 @@ def test_numpy_integers_are_whole_numbers():
 
     assert ev.lesson_run("zipf", "allkeys-lru", np.int64(100)) is ev.lesson_run("zipf", "allkeys-lru", 100)
     assert ev.check_count("n", np.int32(3)) == 3 and ev.check_count("n", 4.0) == 4
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda s: ev.fill(s, 10**9), "n_keys must be between 0 and 1,000,000"),
+    (lambda s: ev.fill(s, 10, value_size=10**12), "value_size must be between 0 and 1,048,576"),
+    (lambda s: ev.lfu_decay(s, hits=10**9), "hits must be between 0 and 1,000,000"),
+    (lambda s: ev.lfu_counter_growth(s, checkpoints=(10**9,)), "checkpoint must be between"),
+    (lambda s: ev.bytes_per_key(s, 1000, 10**9), "value_size must be between"),
+    (lambda s: ev.memory_usage_rows(s, [-1]), "value size must be"),
+    (lambda s: ev.memory_usage_rows(s, 5), "a list of sizes"),
+    (lambda s: ev.exact_lru_survivors(10**12, 1), "n_keys must be between"),
+    (lambda s: mon.run(s, mon.Workload(), ticks=10**7), "ticks must be at most 10,000"),
+])
+def test_a_mistyped_huge_count_is_one_sentence_at_once(call, words):
+    """10**9 keys or GETs ran for hours (and ev.fill's alarm was swallowed in Pipeline.__del__);
+    a 10**12-byte value raised MemoryError."""
+    with ev.twin_sandbox() as s:
+        started = time.monotonic()
+        with pytest.raises(LabError, match=words):
+            call(s)
+        assert time.monotonic() - started < 2

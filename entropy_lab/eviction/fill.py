@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import redis
 
+from ..errors import LabError
 from .owned import configure, info_int, require_owned
-from .inputs import check_count
+from .inputs import MAX_KEYS, MAX_VALUE_BYTES, check_count
 from .policies import POLICY_NAMES, check_policy
 
 
@@ -51,7 +52,8 @@ def fill(client: redis.Redis, n_keys: int, value_size: int = 1024, ttl_every: in
     command: the result records how many writes succeeded and where the first one failed.
     """
     require_owned(client)
-    n_keys, value_size = check_count("n_keys", n_keys), check_count("value_size", value_size)
+    n_keys = check_count("n_keys", n_keys, 0, MAX_KEYS)
+    value_size = check_count("value_size", value_size, 0, MAX_VALUE_BYTES)
     ttl_every, batch = check_count("ttl_every", ttl_every), check_count("batch", batch, 1)
     ttl_s = check_count("ttl_s", ttl_s, 1)
     policy = client.config_get("maxmemory-policy")["maxmemory-policy"]
@@ -138,6 +140,9 @@ class MemoryRow:
 def memory_usage_rows(client: redis.Redis, value_sizes: Iterable[int] = (8, 44, 45, 100, 1000, 10_000),
                       key: str = "k:000001") -> list[MemoryRow]:
     """MEMORY USAGE and OBJECT ENCODING of one string key per value size (and one integer)."""
+    if isinstance(value_sizes, (int, float, str)):
+        raise LabError(f"value_sizes is a list of sizes in bytes, e.g. [44, 45], not {value_sizes!r}.")
+    value_sizes = [check_count("A value size", size, 0, MAX_VALUE_BYTES) for size in value_sizes]
     configure(client)
     rows = []
     client.set(key, "123456789")
@@ -152,7 +157,8 @@ def memory_usage_rows(client: redis.Redis, value_sizes: Iterable[int] = (8, 44, 
 
 def bytes_per_key(client: redis.Redis, n_keys: int = 1000, value_size: int = 100) -> float:
     """used_memory growth per key when `n_keys` keys of `value_size` bytes are added."""
-    n_keys, value_size = check_count("n_keys", n_keys, 1), check_count("value_size", value_size)
+    n_keys = check_count("n_keys", n_keys, 1, MAX_KEYS)
+    value_size = check_count("value_size", value_size, 0, MAX_VALUE_BYTES)
     configure(client)
     before = info_int(client, "used_memory")
     fill(client, n_keys, value_size)

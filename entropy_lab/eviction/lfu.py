@@ -11,7 +11,7 @@ from ..errors import LabError
 from ..twin import lrulfu
 from .fill import get_many, value_of
 from .owned import configure, wait
-from .inputs import check_count, check_number
+from .inputs import MAX_GETS, check_count, check_number
 
 
 def lfu_counter_growth(client: redis.Redis, log_factors: Iterable[int] = (0, 1, 10, 100),
@@ -21,7 +21,7 @@ def lfu_counter_growth(client: redis.Redis, log_factors: Iterable[int] = (0, 1, 
     Runs on a lab-owned server under allkeys-lfu (OBJECT FREQ needs an LFU policy).
     """
     log_factors = [check_count("lfu-log-factor", f) for f in log_factors]
-    checkpoints = [check_count("A checkpoint", c) for c in checkpoints]
+    checkpoints = [check_count("A checkpoint", c, 0, MAX_GETS) for c in checkpoints]
     if checkpoints != sorted(checkpoints):
         raise LabError(f"checkpoints must be in increasing order (numbers of GETs so far), not {checkpoints}.")
     out: dict[int, list[int]] = {}
@@ -71,7 +71,7 @@ def lfu_decay(client: redis.Redis, hits: int = 1000, idle_minutes: Sequence[floa
 
     Against a real server this would take real minutes: run it in `twin_sandbox()`.
     """
-    hits = check_count("hits", hits)
+    hits = check_count("hits", hits, 0, MAX_GETS)
     idle_minutes = [check_number("Idle minutes", m) for m in idle_minutes]
     if idle_minutes != sorted(idle_minutes):
         raise LabError(f"idle_minutes must be in increasing order, not {list(idle_minutes)}.")

@@ -8,7 +8,7 @@ import redis
 from ..errors import LabError
 from .fill import exists_many, key_name, touch_in_order, value_of
 from .owned import configure, info_int, wait
-from .inputs import check_count, check_number
+from .inputs import MAX_KEYS, check_count, check_number
 
 
 @dataclass
@@ -50,6 +50,8 @@ class SurvivalResult:
 
 def exact_lru_survivors(n_keys: int, evicted: int) -> list[bool]:
     """Exact LRU (ms-precise stamps, no sampling) evicts strictly oldest first: the reference."""
+    n_keys = check_count("n_keys", n_keys, 0, MAX_KEYS)
+    evicted = check_count("evicted", evicted, 0, n_keys)
     return [i >= evicted for i in range(n_keys)]
 
 

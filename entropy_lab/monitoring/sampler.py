@@ -15,6 +15,7 @@ from .series import Series
 from .traffic import Workload, WorkloadRun
 
 INTERVAL = 0.1  # seconds between samples: the same on the virtual and on the real clock
+MAX_TICKS = 10_000  # a mistyped 10**7 ticks would run for hours
 
 
 class Sampler:
@@ -101,6 +102,9 @@ def run(client: redis.Redis, workload: Workload, ticks: int = 30, interval: floa
     if not isinstance(workload, Workload):
         raise LabError(f"mon.run needs a mon.Workload (e.g. mon.Workload().but(...)), not {type(workload).__name__}.")
     need_whole(ticks, "ticks", least=1)
+    if ticks > MAX_TICKS:
+        raise LabError(f"ticks must be at most {MAX_TICKS:,} (a run of {MAX_TICKS * INTERVAL:,.0f} s at "
+                       f"{INTERVAL} s a tick), not {ticks:,}.")
     need_number(interval, "interval (seconds)", positive=True)
     lockstep = Lockstep(client, workload, interval, name=name, prewarm=prewarm)
     for _ in range(ticks):
