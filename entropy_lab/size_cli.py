@@ -59,6 +59,21 @@ def _sample(text: str):
         raise LabError(f"--sample is 'auto', 'all' or a share like 0.01, not {text!r}.") from None
 
 
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+def _plot_path(text: str) -> Path | None:
+    """Where --plot writes, checked before minutes of simulation; None for '' (no figure)."""
+    if not text:
+        return None
+    path = Path(text)
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise LabError(f"--plot needs a file name ending in {', '.join(FIGURE_FORMATS)}, not {text!r}.")
+    if not path.parent.is_dir():
+        raise LabError(f"--plot: there is no folder {str(path.parent)!r} to save {path.name} in.")
+    return path
+
+
 def report_lines(report: SizingReport, target: float) -> list[str]:
     lines = [repr(report.table()), report.summary()]
     best = report.recommend(target)
@@ -80,6 +95,7 @@ def main(argv: list[str]) -> int:
             raise LabError(f"--target-hit-ratio is a share between 0 and 1, like 0.9, not {args.target_hit_ratio}.")
         if not Path(args.trace).is_file():
             raise LabError(f"no trace file at {args.trace}: capture one with `redis-cli MONITOR > capture.txt`.")
+        figure_path = _plot_path(args.plot)
         trace = load(args.trace, args.format, sample_rate=args.read_sample)
         print(f"read {trace.lines_read:,} requests over {trace.keys_seen:,} keys from {Path(args.trace).name}",
               file=sys.stderr)
@@ -88,10 +104,13 @@ def main(argv: list[str]) -> int:
                              samples=args.samples, progress=_progress)
         print("\n".join(report_lines(report, args.target_hit_ratio)))
         print(f"simulated in {report.seconds:.1f} s")
-        if args.plot:
+        if figure_path is not None:
             fig = plot(report, args.target_hit_ratio)
-            fig.savefig(args.plot, dpi=110)
-            print(f"figure saved to {args.plot}")
+            try:
+                fig.savefig(figure_path, dpi=110)
+            except OSError as exc:
+                raise LabError(f"--plot could not write {figure_path}: {exc.strerror or exc}.") from None
+            print(f"figure saved to {figure_path}")
     except LabError as exc:
         print(f"entropy-lab size: {exc}", file=sys.stderr)
         return 2

@@ -176,3 +176,16 @@ def test_sampled_curves_match_a_real_redis(fresh_redis_server, policy, trace):
           f"real Redis {np.round(measured, 4)}, twin full "
           f"{np.round(full, 4)}, sampled {np.round(sampled.hit_ratios, 4)} ± {np.round(sampled.errors, 4)}")
     assert np.abs(sampled.hit_ratios - np.asarray(measured)).max() < 0.03
+
+
+@pytest.mark.parametrize("plot_arg, words", [("/nonexistent/x.png", "no folder"), ("out.txt", "ending in .png"),
+                                             ("curves", "ending in .png")])
+def test_a_bad_plot_path_is_refused_before_the_simulation(tmp_path, capsys, monkeypatch, plot_arg, words):
+    """It failed with a traceback after the simulation (its result lost), or wrote curves.png
+    while saying 'figure saved to curves'."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cap.txt"
+    write_monitor(path, workloads.zipf(2_000, 300, seed=1), rate=5_000)
+    assert size_main([str(path), "--plot", plot_arg]) == 2
+    captured = capsys.readouterr()
+    assert words in captured.err and "simulating" not in captured.err
