@@ -114,6 +114,15 @@ def write_seats(path: str, seats: list[Seat], where: str) -> None:
     _write_private(path, "\n".join(lines) + "\n")
 
 
+def _check_out(path: str) -> None:
+    """--out must name a file in an existing folder: checked before a server starts or users change."""
+    if os.path.isdir(path):
+        raise LabError(f"--out {path} is a folder: give a file name, e.g. {os.path.join(path, 'room.txt')}.")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise LabError(f"--out: there is no folder {folder} to write {os.path.basename(path)} in.")
+
+
 def _write_private(path: str, text: str) -> None:
     """Write `text` to `path`, readable and writable by this user only (an old file's mode too)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -185,6 +194,7 @@ def _default_host(bind: str) -> str:
 
 def _admin_from_url(url: str) -> redis.Redis:
     from .backends import mask_password
+    from .backends.live import connection_problem
     try:
         admin = redis.Redis.from_url(url, decode_responses=True, **fail_fast(connect=3, reply=10))
         admin.ping()
@@ -193,7 +203,7 @@ def _admin_from_url(url: str) -> redis.Redis:
     except redis.exceptions.NoPermissionError:
         raise LabError(f"The user in {mask_password(url)} may not manage ACL users: use an admin URL.") from None
     except (ValueError, redis.RedisError, OSError) as exc:
-        raise LabError(f"Cannot configure {mask_password(url)}: {exc}") from None
+        raise LabError(connection_problem(exc, url, "--url", "or leave --url out to start a private server.")) from None
     return admin
 
 
@@ -267,6 +277,7 @@ def main(argv: list[str] | None = None, wait: bool = True) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        _check_out(args.out)
         learners = learner_names(args.learners, args.names.split(",") if args.names else None)
         if args.url:
             admin = _admin_from_url(args.url)

@@ -238,3 +238,31 @@ def test_workshop_server_configures_a_server_the_instructor_owns(tmp_path, fresh
         ada.get("app:user:1")
     assert ws.main(["--url", fresh_redis_server.url, "--names", "ada,bob", "--remove"]) == 0
     assert admin.execute_command("ACL", "USERS") == ["default"] and admin.get("app:user:1") == "keep"
+
+
+def test_workshop_server_bad_input_is_one_sentence_with_a_way_out(tmp_path, capsys):
+    """A closed port, an HTTP server, a bad --out: one line on stderr, exit 2, no traceback."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    class Quiet(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    http = HTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        cases = [(["--url", f"redis://127.0.0.1:{closed_port}/0"], "No Redis answers"),
+                 (["--url", f"redis://127.0.0.1:{http.server_address[1]}/0"], "fix --url"),
+                 (["--out", str(tmp_path / "missing" / "room.txt")], "no folder"),
+                 (["--out", str(tmp_path)], "is a folder")]
+        for args, words in cases:
+            assert ws.main(["--learners", "2", *args]) == 2
+            err = capsys.readouterr().err.strip()
+            assert words in err and "Traceback" not in err and len(err.splitlines()) == 1, err
+    finally:
+        http.shutdown()

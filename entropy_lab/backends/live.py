@@ -80,30 +80,32 @@ class LiveBackend(Backend):
     @contextlib.contextmanager
     def _explained(self) -> Iterator[None]:
         """Turn what redis-py raises for a wrong URL, password or peer into one sentence and a fix."""
-        shown = mask_password(self.url)
         try:
             yield
-        except ValueError as exc:
-            raise LabError(f"{shown} is not a Redis URL ({exc}); use redis://[:password@]host:port/db, "
-                           f"{FALLBACK}") from None
-        except redis.AuthenticationError:
-            if urlsplit(self.url).password is None:
-                raise LabError(f"{shown} needs a password: put it in the URL (redis://:PASSWORD@host:port/0), "
-                               f"{FALLBACK}") from None
-            raise LabError(f"{shown} refused the password: fix the user/password in the URL, {FALLBACK}") from None
-        except redis.ResponseError as exc:
-            if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
-                raise LabError(f"{shown} needs a password: put it in the URL (redis://:PASSWORD@host:port/0), "
-                               f"{FALLBACK}") from None
-            raise LabError(f"{shown} answered with an error ({exc}); check the URL, {FALLBACK}") from None
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-            reason = str(exc).rstrip(".").split(". ")[-1] or type(exc).__name__
-            raise LabError(f"No Redis answers at {shown} ({reason}): start it or fix ENTROPY_LAB_REDIS_URL, "
-                           f"{FALLBACK}") from None
-        except redis.RedisError as exc:  # e.g. InvalidResponse: a web server or another service answers
-            said = str(exc).split(":", 1)[-1].strip()[:60]
-            raise LabError(f"Something answers at {shown} but it does not speak Redis (it said {said}): check the "
-                           f"host and port in ENTROPY_LAB_REDIS_URL, {FALLBACK}") from None
+        except (ValueError, OSError, redis.RedisError) as exc:
+            raise LabError(connection_problem(exc, self.url)) from None
+
+
+def connection_problem(exc: BaseException, url: str, setting: str = "ENTROPY_LAB_REDIS_URL",
+                       way_out: str = FALLBACK) -> str:
+    """One sentence and a fix for what redis-py raised on reaching `url` (a wrong URL, password or
+    peer); `setting` names where the URL came from, `way_out` ends the sentence."""
+    shown = mask_password(url)
+    if isinstance(exc, ValueError):
+        return f"{shown} is not a Redis URL ({exc}); use redis://[:password@]host:port/db, {way_out}"
+    if isinstance(exc, redis.AuthenticationError) or (
+            isinstance(exc, redis.ResponseError) and ("NOAUTH" in str(exc) or "WRONGPASS" in str(exc))):
+        if urlsplit(url).password is None:
+            return f"{shown} needs a password: put it in the URL (redis://:PASSWORD@host:port/0), {way_out}"
+        return f"{shown} refused the password: fix the user/password in the URL, {way_out}"
+    if isinstance(exc, redis.ResponseError):
+        return f"{shown} answered with an error ({exc}); check the URL, {way_out}"
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError)):
+        reason = str(exc).rstrip(".").split(". ")[-1] or type(exc).__name__
+        return f"No Redis answers at {shown} ({reason}): start it or fix {setting}, {way_out}"
+    said = str(exc).split(":", 1)[-1].strip()[:60]  # e.g. InvalidResponse: a web server answers
+    return (f"Something answers at {shown} but it does not speak Redis (it said {said}): check the host and "
+            f"port in {setting}, {way_out}")
 
     def __repr__(self) -> str:
         return f"LiveBackend({mask_password(self.url)})"
