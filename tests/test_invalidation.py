@@ -420,3 +420,15 @@ def test_a_transport_typo_or_a_lone_strategy_is_one_sentence(fake_mode):
         inv.compare_strategies(client, ns, inv.Strategy("mine", "pubsub"))
     with pytest.raises(LabError, match="inv.Strategy objects"):
         inv.compare_strategies(client, ns, ["pubsub"])
+
+
+@pytest.mark.parametrize("cached", ["garbage", "", b"\xff", '{"a": 1}', 5])
+def test_version_of_something_the_lab_did_not_cache_is_one_sentence(cached):
+    with pytest.raises(LabError, match="not a copy the lab cached"):
+        inv.version_of(cached)
+
+
+@pytest.mark.parametrize("message", [None, 5, b"invalidate:user:42"])
+def test_a_message_that_is_not_text_is_one_sentence(message):
+    with pytest.raises(LabError, match="an invalidation message is text"):
+        inv.parse_message(message)

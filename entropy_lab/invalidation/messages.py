@@ -26,6 +26,8 @@ def format_message(kind: str, target: str) -> str:
 
 def parse_message(text: str) -> tuple[str, str]:
     """(kind, target) of a message. Splits on the FIRST colon only, so keys may hold colons."""
+    if not isinstance(text, str):
+        raise LabError(f"an invalidation message is text such as 'invalidate:user:42', not {type(text).__name__}.")
     kind, sep, target = text.partition(":")
     if not sep or kind not in KINDS or not target:
         raise LabError(f"{text!r} is not an invalidation message: expected invalidate:<key>, "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
+from ..errors import LabError
 from ..namespaces import Namespace
 from ..transactions import compare_and_set
 from ..truth import Record, SourceOfTruth
@@ -33,7 +34,13 @@ def encode_tombstone(version: int) -> str:
 
 def version_of(cached: str | None) -> int:
     """The version a cached copy (or tombstone) carries; 0 for a missing key."""
-    return 0 if cached is None else int(json.loads(cached)["version"])
+    if cached is None:
+        return 0
+    try:
+        return int(json.loads(cached)["version"])
+    except (ValueError, TypeError, KeyError):  # not JSON, not text, or JSON without a version
+        raise LabError(f"{cached!r:.60} is not a copy the lab cached (JSON with a version): pass what "
+                       "client.get(key) returned for a key the lesson filled, or None.") from None
 
 
 def is_tombstone(cached: str | None) -> bool:
