@@ -313,7 +313,9 @@ def _pick(base: Trace, timestamps: np.ndarray, sizes: list, sample, salt: int, v
     """The sample that `sample` asks for (see size_curves)."""
     if sample == "auto":
         sample = auto_rate(base, sizes, value_size)
-    if sample is None or (isinstance(sample, float) and sample >= 1.0):
+    if isinstance(sample, float) and sample > 1.0:
+        raise LabError(f"sample is a share of keys up to 1 (1.0 or None: every key), not {sample}.")
+    if sample is None or (isinstance(sample, float) and sample == 1.0):
         return Sample(base, timestamps, 1.0, base.n_keys)
     if isinstance(sample, (int, np.integer)) and not isinstance(sample, bool):
         return sample_trace(base, max_keys=int(sample), timestamps=timestamps, salt=salt)
@@ -333,6 +335,8 @@ def size_curves(trace: Trace | LoadedTrace, sizes: Sequence, policies: Sequence[
     `simulate` (samples, rate, value_size, lfu_log_factor, ...)."""
     started = time.perf_counter()
     policies = _check_policies(policies)
+    if isinstance(sizes, (str, bytes, int, float)):
+        raise LabError(f"sizes is a list of cache sizes, e.g. ['2mb', '4mb'] or [1000, 5000], not {sizes!r}.")
     sizes = list(sizes)
     if not sizes:
         raise LabError("give at least one cache size, e.g. [1000, 5000] keys or ['16mb', '64mb'].")
@@ -391,6 +395,9 @@ def size_curves(trace: Trace | LoadedTrace, sizes: Sequence, policies: Sequence[
 
 def plot(report: SizingReport, target_hit_ratio: float | None = None, title: str = "Hit ratio by cache size"):
     """The curves with their error bands, labelled as a model; returns the figure."""
+    if target_hit_ratio is not None and not (isinstance(target_hit_ratio, (int, float))
+                                             and not isinstance(target_hit_ratio, bool) and 0 < target_hit_ratio < 1):
+        raise LabError(f"target_hit_ratio is a share between 0 and 1, like 0.85, not {target_hit_ratio!r}.")
     from . import plots  # matplotlib loads only when a figure is drawn: `size --plot ''` needs none
     fig, ax = plots.new_figure(title, "cache size", "hit ratio")
     for policy, curve in report.curves.items():

@@ -16,6 +16,7 @@ so memory is bounded by the sampled keys, not the file.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,11 +68,19 @@ def detect_format(path: str | Path) -> str:
     raise LabError(f"{path} is empty: a trace needs at least one request.")
 
 
-def _open(path: str | Path):
+def _checked_path(path: object) -> str | Path:
+    """A file name: open(5) would open (and then close) the kernel's own file descriptor 5."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise LabError(f"a trace is a file name such as 'capture.txt', not {type(path).__name__}.")
+    return path
+
+
+def _open(path: str | Path, mode: str = "r"):
     try:
-        return open(path, encoding="utf-8", errors="surrogateescape", newline="")
+        return open(_checked_path(path), mode, encoding="utf-8", errors="surrogateescape", newline="")
     except OSError as exc:
-        raise LabError(f"cannot read the trace {path}: {exc.strerror or exc}.") from None
+        verb = "read" if mode == "r" else "write"
+        raise LabError(f"cannot {verb} the trace {path}: {exc.strerror or exc}.") from None
 
 
 def _unescape(text: str) -> str:
@@ -262,7 +271,9 @@ def write_monitor(path: str | Path, trace: Trace, rate: float = 10_000.0, start:
     """Write `trace` as MONITOR output (for tests and demos): reads are GETs, writes SETs."""
     if rate <= 0:
         raise LabError(f"rate is requests per second and must be above 0, not {rate}.")
-    with open(path, "w", encoding="utf-8") as out:
+    if not isinstance(trace, Trace):
+        raise LabError(f"write_monitor writes a workloads.Trace (e.g. workloads.zipf(...)), not {type(trace).__name__}.")
+    with _open(path, "w") as out:
         out.write("OK\n")
         value = "v" * value_size
         for i, key_id in enumerate(trace.keys):

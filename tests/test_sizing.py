@@ -189,3 +189,17 @@ def test_a_bad_plot_path_is_refused_before_the_simulation(tmp_path, capsys, monk
     assert size_main([str(path), "--plot", plot_arg]) == 2
     captured = capsys.readouterr()
     assert words in captured.err and "simulating" not in captured.err
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda t: size_curves(t, "2mb"), "a list of cache sizes"),
+    (lambda t: size_curves(t, ["2mb"], sample=1.5), "a share of keys up to 1"),
+    (lambda t: load(5), "a trace is a file name"),
+    (lambda t: load(None), "a trace is a file name"),
+    (lambda t: write_monitor("/nonexistent/x.txt", t), "cannot write the trace"),
+    (lambda t: write_monitor("x.txt", None), "writes a workloads.Trace"),
+])
+def test_sizing_and_trace_mistakes_are_one_sentence(zipf_trace, call, words):
+    """load(5) used to open the kernel's own file descriptor 5 (and close it)."""
+    with pytest.raises(LabError, match=words):
+        call(zipf_trace)
