@@ -398,3 +398,13 @@ def test_a_mistyped_huge_count_is_one_sentence_at_once(call, words):
         with pytest.raises(LabError, match=words):
             call(s)
         assert time.monotonic() - started < 2
+
+
+def test_an_info_field_typo_and_plain_key_names_are_one_sentence():
+    with ev.twin_sandbox() as s:
+        with pytest.raises(LabError, match="did you mean used_memory"):
+            ev.info_int(s, "used_memroy")
+        with pytest.raises(LabError, match="not a number in INFO"):
+            ev.info_int(s, "maxmemory_policy")
+        with pytest.raises(LabError, match="ev.CacheKey objects"):
+            ev.eviction_order(s, ["a", "b"], "volatile-lru", 1)

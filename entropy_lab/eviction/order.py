@@ -36,6 +36,8 @@ def eviction_order(client: redis.Redis, keys: Sequence[CacheKey], policy: str, e
     check_policy(policy, [p for p in POLICY_NAMES if p != "noeviction"])
     if not keys:
         raise LabError("eviction_order needs at least one key.")
+    if not all(isinstance(k, CacheKey) for k in keys):
+        raise LabError("eviction_order takes ev.CacheKey objects (like ev.PREDICTION_KEYS), not plain key names.")
     evict = check_count("evict", evict, 1, len(keys))
     configure(client, maxmemory="0", maxmemory_policy=policy, maxmemory_samples=10,
               notify_keyspace_events="Ee")

@@ -2,6 +2,8 @@
 and label where a number comes from (the twin's model or a real server's measurement)."""
 from __future__ import annotations
 
+import difflib
+
 import contextlib
 from collections.abc import Iterator
 
@@ -71,8 +73,15 @@ def source_of(client: redis.Redis) -> str:
 
 def info_int(client: redis.Redis, field_name: str) -> int:
     """One integer field of INFO (memory or stats)."""
-    section = "memory" if field_name.startswith(("used_memory", "maxmemory")) else "stats"
-    return int(client.info(section)[field_name])
+    section = "memory" if str(field_name).startswith(("used_memory", "maxmemory")) else "stats"
+    fields = client.info(section)
+    value = fields.get(field_name)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        numeric = [name for part in ("memory", "stats") for name, v in client.info(part).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        close = difflib.get_close_matches(str(field_name), numeric, n=3) or ["used_memory", "evicted_keys"]
+        raise LabError(f"{field_name!r} is not a number in INFO memory or stats: did you mean {', '.join(close)}?")
+    return int(value)
 
 
 def memory_settings(client: redis.Redis):
