@@ -26,6 +26,7 @@ def loop_after_a_finalizer(seconds: float = 3.0) -> None:
         pass
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed alarm, on purpose
 def test_an_endless_loop_is_stopped_even_when_the_first_alarm_is_swallowed():
     started = time.monotonic()
     with pytest.raises(TooSlow):
