@@ -538,3 +538,10 @@ def test_evaluation_and_plots_check_their_input():
     one_sentence(lambda: mon.LiveDashboard(mon.Workload(), pace=-1), "pace")
     one_sentence(lambda: mon.LiveDashboard(mon.Workload(), config="4mb"), "config")
     assert mon.dashboard_threads() == []
+
+
+def test_a_rule_whose_two_bounds_cover_everything_is_refused():
+    """above=0.1, below=0.9 fired on every sample, silently."""
+    with pytest.raises(LabError, match="so on every sample"):
+        mon.Threshold("band", "hit_ratio", above=0.1, below=0.9)
+    assert mon.Threshold("band", "hit_ratio", above=0.9, below=0.1).describe()

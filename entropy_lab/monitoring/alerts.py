@@ -27,6 +27,9 @@ def _check_rule(rule: Any, bounds: bool = True) -> None:
             raise LabError(f"{kind} {rule.name!r} needs above=... or below=... (or both).")
         need_number(rule.above, f"{kind} {rule.name!r}: above", none_ok=True)
         need_number(rule.below, f"{kind} {rule.name!r}: below", none_ok=True)
+        if rule.above is not None and rule.below is not None and rule.below >= rule.above:
+            raise LabError(f"{kind} {rule.name!r} fires above {rule.above:g} or below {rule.below:g}, so on every "
+                           "sample: give the band's top as above= and its bottom as below=.")
     need_whole(rule.for_, f"{kind} {rule.name!r}: for_ (samples in a row)", least=1)
 
 
