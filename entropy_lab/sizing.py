@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .arguments import is_number
 from .errors import LabError
 from .tables import Table
 from .traces import LoadedTrace
@@ -395,8 +396,7 @@ def size_curves(trace: Trace | LoadedTrace, sizes: Sequence, policies: Sequence[
 
 def plot(report: SizingReport, target_hit_ratio: float | None = None, title: str = "Hit ratio by cache size"):
     """The curves with their error bands, labelled as a model; returns the figure."""
-    if target_hit_ratio is not None and not (isinstance(target_hit_ratio, (int, float))
-                                             and not isinstance(target_hit_ratio, bool) and 0 < target_hit_ratio < 1):
+    if target_hit_ratio is not None and not (is_number(target_hit_ratio) and 0 < target_hit_ratio < 1):
         raise LabError(f"target_hit_ratio is a share between 0 and 1, like 0.85, not {target_hit_ratio!r}.")
     from . import plots  # matplotlib loads only when a figure is drawn: `size --plot ''` needs none
     fig, ax = plots.new_figure(title, "cache size", "hit ratio")

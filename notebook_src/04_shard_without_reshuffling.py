@@ -335,6 +335,9 @@ lab.table(["scheme (one layout, nodes A-J)", "CV of keys per node", "busiest nod
 
 # %% tags=["verify"] jupyter={"source_hidden": true}
 assert all(sharding.coefficient_of_variation(v) < 0.03 for name, v in loads.items() if "ring" not in name)
+arcs = candidates[1].shares().values()  # the prose below quotes these three numbers
+assert round(sharding.coefficient_of_variation(arcs), 3) == 0.069 and round(sharding.max_over_mean(arcs), 3) == 1.155
+assert round(spread[vnodes.index(100)], 3) == 0.098
 
 # %% [markdown]
 # Careful with the 100-point ring's row: its key counts happen to look evener than its arcs are. The
